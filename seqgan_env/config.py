@@ -1,0 +1,149 @@
+"""Typed configuration for the paper's networks and training schedule.
+
+Every default is the value of the SeqGAN paper (Yu et al., AAAI 2017) or, where the paper is silent, of the
+reference code (LantaoYu/SeqGAN). A departure from the paper is a named field whose default is the paper's value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["GeneratorConfig", "DiscriminatorConfig", "MLEConfig", "DataConfig"]
+
+PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+
+
+def _check_positive(name: str, value: int | float) -> None:
+    if not value > 0:
+        raise ValueError(f"{name}={value!r} must be positive; pass a value > 0.")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """The generator (and oracle) LSTM.
+
+    Attributes:
+        vocab_size: V, the number of token ids (paper: 5000).
+        emb_dim: token embedding size (paper: 32).
+        hidden_dim: LSTM hidden and cell size (paper: 32).
+        seq_len: T, the fixed sequence length (paper: 20). There is no EOS and no padding.
+        start_token: the id fed as the first input x_1 (paper code: 0). It is also an ordinary token.
+        init_std: every parameter is drawn from N(0, init_std) (paper code: 0.1).
+    """
+
+    vocab_size: int = 5000
+    emb_dim: int = 32
+    hidden_dim: int = 32
+    seq_len: int = 20
+    start_token: int = 0
+    init_std: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "emb_dim", "hidden_dim", "seq_len"):
+            _check_positive(name, getattr(self, name))
+        if not 0 <= self.start_token < self.vocab_size:
+            raise ValueError(
+                f"start_token={self.start_token} is outside [0, vocab_size={self.vocab_size}); "
+                "pick an id inside the vocabulary."
+            )
+        if self.init_std < 0:
+            raise ValueError(f"init_std={self.init_std} must be >= 0.")
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """The paper's CNN discriminator.
+
+    Attributes:
+        vocab_size: V (paper: 5000).
+        seq_len: T (paper: 20). Filters wider than T are an error.
+        emb_dim: embedding size (paper: 64), initialised uniform(-1, 1).
+        filter_sizes: convolution widths (paper: 1..10, 15, 20).
+        num_filters: filters per width (paper: 100, 200 x4, 100 x5, 160, 160; 1,720 in all).
+        dropout_keep: keep probability in training (paper: 0.75); scoring always uses 1.0.
+        l2_reg: L2 weight on the output layer only, as tf.nn.l2_loss (sum of squares / 2) (paper: 0.2).
+        lr: Adam learning rate (paper: 1e-4).
+        highway_gate_bias: constant added to the highway gate pre-activation (reference code: 0).
+    """
+
+    vocab_size: int = 5000
+    seq_len: int = 20
+    emb_dim: int = 64
+    filter_sizes: tuple[int, ...] = PAPER_FILTER_SIZES
+    num_filters: tuple[int, ...] = PAPER_NUM_FILTERS
+    dropout_keep: float = 0.75
+    l2_reg: float = 0.2
+    lr: float = 1e-4
+    highway_gate_bias: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "seq_len", "emb_dim"):
+            _check_positive(name, getattr(self, name))
+        if len(self.filter_sizes) != len(self.num_filters):
+            raise ValueError(
+                f"filter_sizes has {len(self.filter_sizes)} entries but num_filters has "
+                f"{len(self.num_filters)}; give one filter count per width."
+            )
+        too_wide = [k for k in self.filter_sizes if k > self.seq_len or k < 1]
+        if too_wide:
+            raise ValueError(
+                f"filter widths {too_wide} do not fit seq_len={self.seq_len}; use widths in [1, seq_len] "
+                "(DiscriminatorConfig.for_length() trims the paper's widths to a shorter length)."
+            )
+        if not 0 < self.dropout_keep <= 1:
+            raise ValueError(f"dropout_keep={self.dropout_keep} must be in (0, 1].")
+
+    @property
+    def total_filters(self) -> int:
+        return int(sum(self.num_filters))
+
+    @classmethod
+    def for_length(cls, seq_len: int, vocab_size: int = 5000, **kwargs: object) -> DiscriminatorConfig:
+        """The paper's discriminator with the widths that exceed ``seq_len`` dropped."""
+        pairs = [(k, n) for k, n in zip(PAPER_FILTER_SIZES, PAPER_NUM_FILTERS) if k <= seq_len]
+        return cls(
+            vocab_size=vocab_size,
+            seq_len=seq_len,
+            filter_sizes=tuple(k for k, _ in pairs),
+            num_filters=tuple(n for _, n in pairs),
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class MLEConfig:
+    """Maximum-likelihood pretraining of the generator (paper and reference code values)."""
+
+    epochs: int = 120
+    batch_size: int = 64
+    lr: float = 0.01
+    grad_clip: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise ValueError(f"epochs={self.epochs} must be >= 0.")
+        _check_positive("batch_size", self.batch_size)
+        _check_positive("lr", self.lr)
+        _check_positive("grad_clip", self.grad_clip)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The synthetic data drawn from the oracle.
+
+    Attributes:
+        num_train: oracle samples used as real data (paper: 10,000; reference code: 9,984).
+        num_test: held-out oracle samples for NLL-test.
+        num_eval: generated samples scored by the oracle for NLL-oracle (reference code: 9,984).
+        seed: seed of the oracle sampling.
+    """
+
+    num_train: int = 10_000
+    num_test: int = 10_000
+    num_eval: int = 9_984
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("num_train", "num_test", "num_eval"):
+            _check_positive(name, getattr(self, name))

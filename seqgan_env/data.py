@@ -1,0 +1,67 @@
+"""Synthetic data from the oracle, and batched loaders.
+
+The training set is ``num_train`` oracle samples (paper: 10,000 of length 20); a held-out set of ``num_test``
+samples, drawn from a different seeded stream, gives NLL-test. Everything is seeded so runs are reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .config import DataConfig
+from .generator import Generator
+
+__all__ = ["OracleData", "make_oracle_data", "iterate_batches", "discriminator_batches"]
+
+
+@dataclass
+class OracleData:
+    """Real sequences drawn from the oracle. ``train`` (num_train, T), ``test`` (num_test, T), both long."""
+
+    train: Tensor
+    test: Tensor
+
+
+def make_oracle_data(oracle: Generator, config: DataConfig | None = None, *, batch_size: int = 2048) -> OracleData:
+    """Sample the training and held-out sets from ``oracle`` with seeds ``config.seed`` and ``seed + 1``."""
+    config = config or DataConfig()
+    dev = oracle.device
+    g_train = torch.Generator(device=dev).manual_seed(config.seed)
+    g_test = torch.Generator(device=dev).manual_seed(config.seed + 1_000_003)
+    train = oracle.sample_batches(config.num_train, batch_size, generator=g_train)
+    test = oracle.sample_batches(config.num_test, batch_size, generator=g_test)
+    return OracleData(train=train, test=test)
+
+
+def iterate_batches(
+    data: Tensor, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
+    drop_last: bool = False,
+) -> Iterator[Tensor]:
+    """Yield (batch_size, T) row batches of ``data`` (N, T), reshuffled each call when ``shuffle``."""
+    if batch_size <= 0:
+        raise ValueError(f"batch_size={batch_size} must be positive.")
+    n = data.shape[0]
+    order = torch.randperm(n, generator=generator).to(data.device) if shuffle else torch.arange(n, device=data.device)
+    stop = n - n % batch_size if drop_last else n
+    for i in range(0, stop, batch_size):
+        yield data[order[i : i + batch_size]]
+
+
+def discriminator_batches(
+    real: Tensor, fake: Tensor, batch_size: int, *, generator: torch.Generator | None = None
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Shuffled (tokens, labels) batches of real (label 1) and fake (label 0) sequences, as the reference does."""
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} sequences differ in length.")
+    tokens = torch.cat([real, fake])
+    labels = torch.cat(
+        [torch.ones(real.shape[0], dtype=torch.long), torch.zeros(fake.shape[0], dtype=torch.long)]
+    ).to(tokens.device)
+    order = torch.randperm(tokens.shape[0], generator=generator).to(tokens.device)
+    for i in range(0, tokens.shape[0], batch_size):
+        idx = order[i : i + batch_size]
+        yield tokens[idx], labels[idx]
