@@ -58,6 +58,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 store the arrays' raw bytes
     }
 
     def find_class(self, module: str, name: str):  # noqa: ANN201

@@ -19,19 +19,26 @@ Backends (``backend=``) only change how the rows are sampled; all sample exactly
 * ``"torch"``: batched PyTorch, randomness from ``torch.Generator().manual_seed(seed)`` (default on CPU).
 * other names are registered with :func:`register_rollout_backend` (``seqgan_env.kernels`` registers the
   Triton kernel and its Philox-exact PyTorch reference).
+
+Per-row seeds (``row_seeds=`` of :meth:`RolloutReward.prefix_values`): row b's N rollouts then draw from a
+counter-based stream that depends only on ``row_seeds[b]``, the rollout index n and the position p
+(:func:`rollout_keys`, :func:`keyed_uniform`), not on the other rows of the batch. A batch of B prefixes then gives
+the same rollouts as B calls of one prefix each, which is what lets the vector env (one batched call for all its
+envs) reproduce the single env exactly. Backends may register a keyed sampler (``keyed=``); otherwise the batched
+PyTorch keyed sampler :func:`torch_rollout_keyed` is used.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import torch
 from torch import Tensor
 
 from .discriminator import Discriminator
-from .generator import Generator, LSTMWeights, lstm_cell, sample_categorical
+from .generator import Generator, LSTMWeights, lstm_cell
 
 __all__ = [
     "RolloutBackend",
@@ -39,6 +46,9 @@ __all__ = [
     "register_rollout_backend",
     "available_backends",
     "torch_rollout",
+    "torch_rollout_keyed",
+    "rollout_keys",
+    "keyed_uniform",
 ]
 
 
@@ -62,14 +72,14 @@ class RolloutBackend(Protocol):
     ) -> Tensor: ...
 
 
-@torch.no_grad()
-def torch_rollout(
-    weights: LSTMWeights, tokens: Tensor, starts: Tensor, h0: Tensor, c0: Tensor, *, seed: int, offset: int = 0
+def _rollout_loop(
+    weights: LSTMWeights, tokens: Tensor, starts: Tensor, h0: Tensor, c0: Tensor,
+    uniforms: Callable[[Tensor, int], Tensor],
 ) -> Tensor:
-    """Batched PyTorch rollouts (see :class:`RolloutBackend`). Rows are processed sorted by start, so step p
-    only runs the rows whose prefix ends at or before p."""
+    """The shared sampling loop. ``uniforms(rows, p)`` gives (k, 1) uniforms in [0, 1) for the original row
+    indices ``rows`` (k,) at position p; each token is the inverse-CDF draw of softmax(logits) at that uniform
+    (exactly :func:`seqgan_env.generator.sample_categorical`)."""
     r, t_len = tokens.shape
-    gen = torch.Generator(device=tokens.device).manual_seed((int(seed) * 1_000_003 + int(offset)) % (2**63))
     order = torch.argsort(starts, stable=True)
     s_sorted = starts[order]
     out = tokens[order].clone()
@@ -79,7 +89,10 @@ def torch_rollout(
         k = int(torch.searchsorted(s_sorted, torch.tensor(p, device=s_sorted.device), right=True))
         if k == 0:
             continue
-        tok = sample_categorical(h[:k] @ w.w_out.T + w.b_out, generator=gen)
+        logits = h[:k] @ w.w_out.T + w.b_out
+        cdf = torch.softmax(logits.float(), dim=-1).cumsum(dim=-1)
+        u = uniforms(order[:k], p) * cdf[:, -1:]
+        tok = torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=logits.shape[-1] - 1)
         out[:k, p] = tok
         if p + 1 < t_len:
             h_new, c_new = lstm_cell(w.emb[tok], h[:k], c[:k], w.w_ih, w.w_hh, w.bias)
@@ -90,12 +103,91 @@ def torch_rollout(
     return result
 
 
+@torch.no_grad()
+def torch_rollout(
+    weights: LSTMWeights, tokens: Tensor, starts: Tensor, h0: Tensor, c0: Tensor, *, seed: int, offset: int = 0
+) -> Tensor:
+    """Batched PyTorch rollouts (see :class:`RolloutBackend`). Rows are processed sorted by start (stable), so
+    step p only runs the rows whose prefix ends at or before p; at each step p the k active rows, in that sorted
+    order, take ``torch.rand(k, 1)`` from one ``torch.Generator`` seeded with ``seed * 1_000_003 + offset``."""
+    gen = torch.Generator(device=tokens.device).manual_seed((int(seed) * 1_000_003 + int(offset)) % (2**63))
+    return _rollout_loop(
+        weights, tokens, starts, h0, c0,
+        lambda rows, p: torch.rand(rows.shape[0], 1, generator=gen, device=tokens.device),
+    )
+
+
+# ---------------------------------------------------------------------- counter-based (keyed) randomness
+_M32 = 0xFFFFFFFF
+
+
+def _mul32(x: Tensor, m: int) -> Tensor:
+    """(x * m) mod 2**32 for int64 ``x`` in [0, 2**32) without int64 overflow (16-bit split)."""
+    lo, hi = x & 0xFFFF, x >> 16
+    return ((((hi * m) & 0xFFFF) << 16) + lo * m) & _M32
+
+
+def _mix32(x: Tensor) -> Tensor:
+    """A bijective 32-bit avalanche hash (Wellons' "lowbias32") on int64 tensors holding 32-bit values."""
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def rollout_keys(row_seeds: Tensor, num_rollouts: int) -> Tensor:
+    """Keys of the N rollouts of each row: ``row_seeds`` (B,) int64 in [0, 2**62) -> (B*N,) int64.
+
+    Row ``b * N + n`` gets a key that depends only on ``(row_seeds[b], n)``.
+    """
+    s = torch.as_tensor(row_seeds, dtype=torch.long).repeat_interleave(num_rollouts)
+    n = torch.arange(num_rollouts, device=s.device).repeat(s.shape[0] // max(num_rollouts, 1))
+    lo, hi = s & _M32, (s >> 32) & _M32
+    k_lo = _mix32(lo ^ _mix32((n * 0x9E3779B9) & _M32))
+    k_hi = _mix32(hi ^ _mix32((k_lo + 0x85EBCA6B) & _M32))
+    return ((k_hi & 0x7FFFFFFF) << 32) | k_lo
+
+
+def keyed_uniform(keys: Tensor, position: int) -> Tensor:
+    """Uniforms in [0, 1) (24-bit, float32) for ``keys`` (R,) int64 at sequence position ``position``: (R,).
+
+    A pure function of (key, position): the counter-based stream behind ``row_seeds``.
+    """
+    lo, hi = keys & _M32, (keys >> 32) & _M32
+    x = _mix32(lo ^ _mix32((hi + int(position) * 0x9E3779B9) & _M32))
+    x = _mix32(x ^ hi)
+    return (x >> 8).to(torch.float32) * (1.0 / 16777216.0)
+
+
+@torch.no_grad()
+def torch_rollout_keyed(
+    weights: LSTMWeights, tokens: Tensor, starts: Tensor, h0: Tensor, c0: Tensor, *, keys: Tensor
+) -> Tensor:
+    """Batched PyTorch rollouts like :func:`torch_rollout`, but row r at position p draws its uniform from
+    ``keyed_uniform(keys[r], p)``, so each row's tokens do not depend on the rest of the batch.
+
+    ``keys`` (R,) int64 (from :func:`rollout_keys`); other arguments as :class:`RolloutBackend`.
+    """
+    keys = keys.to(tokens.device)
+    return _rollout_loop(weights, tokens, starts, h0, c0, lambda rows, p: keyed_uniform(keys[rows], p)[:, None])
+
+
 _BACKENDS: dict[str, Callable[..., Tensor]] = {"torch": torch_rollout}
+_KEYED_BACKENDS: dict[str, Callable[..., Tensor]] = {"torch": torch_rollout_keyed}
 
 
-def register_rollout_backend(name: str, fn: Callable[..., Tensor]) -> None:
-    """Make ``fn`` (a :class:`RolloutBackend`) available as ``RolloutReward(backend=name)``."""
+def register_rollout_backend(
+    name: str, fn: Callable[..., Tensor], *, keyed: Callable[..., Tensor] | None = None
+) -> None:
+    """Make ``fn`` (a :class:`RolloutBackend`) available as ``RolloutReward(backend=name)``.
+
+    ``keyed``, optional, is the backend's per-row-seed sampler with the signature of :func:`torch_rollout_keyed`
+    (used for ``row_seeds=``); without it, ``row_seeds`` calls use :func:`torch_rollout_keyed`.
+    """
     _BACKENDS[name] = fn
+    if keyed is not None:
+        _KEYED_BACKENDS[name] = keyed
 
 
 def available_backends() -> list[str]:
@@ -216,8 +308,12 @@ class RolloutReward:
             g.weights(), tokens, starts, h_all[idx, starts], c_all[idx, starts], seed=seed, offset=offset
         )
 
-    def _expanded_rollouts(self, tokens: Tensor, starts: Tensor, seed: int, offset: int) -> Tensor:
-        """Rows (b, n) for each (tokens[b], starts[b]), n < N; prefix states computed once per b."""
+    def _expanded_rollouts(
+        self, tokens: Tensor, starts: Tensor, seed: int | None, offset: int, row_seeds: Tensor | None = None
+    ) -> Tensor:
+        """Rows (b, n) for each (tokens[b], starts[b]), n < N; prefix states computed once per b.
+
+        With ``row_seeds`` (B,), row (b, n) draws from ``rollout_keys(row_seeds, N)[b * N + n]``."""
         g = self.rollout_generator
         n = self.num_rollouts
         h_all, c_all = g.prefix_states(tokens)
@@ -226,6 +322,9 @@ class RolloutReward:
         c0 = c_all[idx, starts].repeat_interleave(n, 0)
         rows = tokens.repeat_interleave(n, 0)
         s = starts.repeat_interleave(n, 0)
+        if row_seeds is not None:
+            keyed = _KEYED_BACKENDS.get(self.backend, torch_rollout_keyed)
+            return keyed(g.weights(), rows, s, h0, c0, keys=rollout_keys(row_seeds, n).to(tokens.device))
         return _BACKENDS[self.backend](g.weights(), rows, s, h0, c0, seed=seed, offset=offset)
 
     @torch.no_grad()
@@ -250,23 +349,46 @@ class RolloutReward:
         return torch.cat([scores, final], dim=1)
 
     @torch.no_grad()
-    def prefix_values(self, prefixes: Tensor, lengths: Tensor, *, seed: int, offset: int = 0) -> Tensor:
+    def prefix_values(
+        self,
+        prefixes: Tensor,
+        lengths: Tensor,
+        *,
+        seed: int | None = None,
+        offset: int = 0,
+        row_seeds: Tensor | Sequence[int] | None = None,
+    ) -> Tensor:
         """Q for each row's prefix: ``prefixes`` (B, T) long, ``lengths`` (B,) in [0, T] -> (B,) float.
 
         Length T gives D(Y); length t < T gives the mean of N rollouts; length 0 estimates Q_0, the expected
-        score of a fresh sequence from the rollout policy (used by the "shaped" reward).
+        score of a fresh sequence from the rollout policy (used by the "shaped" reward). Positions at or after a
+        row's length are ignored (but must hold valid ids).
+
+        Randomness: either ``seed`` (and ``offset``), one stream for the whole batch through the backend, or
+        ``row_seeds`` (B,) ints in [0, 2**62): row b's rollouts depend only on ``row_seeds[b]`` (see the module
+        docstring), so a batch equals the concatenation of single-row calls with the same seeds.
         """
         self._check(prefixes)
+        if (seed is None) == (row_seeds is None):
+            raise ValueError("pass exactly one of seed= (one stream for the batch) or row_seeds= (one per row).")
         lengths = torch.as_tensor(lengths, device=prefixes.device, dtype=torch.long)
         if lengths.shape != (prefixes.shape[0],) or int(lengths.min()) < 0 or int(lengths.max()) > self.seq_len:
             raise ValueError(f"lengths must be (B,) in [0, {self.seq_len}], got {lengths.tolist()}.")
+        if row_seeds is not None:
+            row_seeds = torch.as_tensor(row_seeds, dtype=torch.long)
+            if row_seeds.shape != (prefixes.shape[0],):
+                raise ValueError(
+                    f"row_seeds has shape {tuple(row_seeds.shape)}; pass one seed per row, "
+                    f"shape ({prefixes.shape[0]},)."
+                )
         out = torch.empty(prefixes.shape[0], device=prefixes.device)
         done = lengths == self.seq_len
         if done.any():
             out[done] = self.score(prefixes[done]).to(out.dtype)
         part = ~done
         if part.any():
-            rolled = self._expanded_rollouts(prefixes[part], lengths[part], seed, offset)
+            rs = None if row_seeds is None else row_seeds[part.cpu()]
+            rolled = self._expanded_rollouts(prefixes[part], lengths[part], seed, offset, rs)
             out[part] = self.score(rolled).view(-1, self.num_rollouts).mean(-1).to(out.dtype)
         return out
 

@@ -1,0 +1,99 @@
+"""A pure-PyTorch Philox-4x32-10 that reproduces Triton's ``tl.randint4x`` / ``tl.rand`` bit for bit.
+
+Triton's generator (``triton/language/random.py``), for a scalar ``seed`` and an integer ``offset``:
+
+    counter = (offset mod 2^32, offset >> 32 (0 for 32-bit offsets), 0, 0)     four uint32 words
+    key     = (seed mod 2^32, seed >> 32)
+    10 rounds:  c0' = umulhi(B, c2) ^ c1 ^ k0     c2' = umulhi(A, c0) ^ c3 ^ k1
+                c1' = B * c2  (mod 2^32)          c3' = A * c0  (mod 2^32)
+                k0 += 0x9E3779B9, k1 += 0xBB67AE85                 (A = 0xD2511F53, B = 0xCD9E8D57)
+    randint4x(seed, offset) = (c0, c1, c2, c3);  randint = c0
+    uniform(x) = float32(x' ) * float32(4.6566127342e-10),  x' = int32(x) if >= 0 else ~int32(x)   in [0, 1)
+    rand(seed, offset) = uniform(randint(seed, offset))
+
+Here every uint32 word lives in an int64 tensor (values in [0, 2^32)); products are split into 16-bit halves so
+no intermediate leaves int64. Offsets are int64 (the 64-bit counter path of Triton: ``offset_hi`` is the high
+word). Works on any device; cost is about 150 int64 ops per call.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["philox4x32", "randint4x", "uint_to_uniform", "rand", "rand4x", "MASK32"]
+
+MASK32 = 0xFFFFFFFF
+_ROUND_A = 0xD2511F53
+_ROUND_B = 0xCD9E8D57
+_KEY_A = 0x9E3779B9
+_KEY_B = 0xBB67AE85
+_UNIFORM_SCALE = 4.6566127342e-10  # Triton's (2^23 - 1) / 2^23 * 2^-31, rounded to float32 by the multiply
+
+
+def _mul32(a: int, b: Tensor) -> tuple[Tensor, Tensor]:
+    """(hi, lo) 32-bit words of the 64-bit product of the constant ``a`` and ``b`` (int64 holding uint32)."""
+    a_hi, a_lo = a >> 16, a & 0xFFFF
+    b_hi, b_lo = b >> 16, b & 0xFFFF
+    mid = a_hi * b_lo + a_lo * b_hi  # < 2^33
+    low_part = (mid & 0xFFFF) * 65536 + a_lo * b_lo  # < 2^49
+    lo = low_part & MASK32
+    hi = (a_hi * b_hi + (mid >> 16) + (low_part >> 32)) & MASK32
+    return hi, lo
+
+
+def philox4x32(
+    c0: Tensor, c1: Tensor, c2: Tensor, c3: Tensor, k0: int, k1: int, n_rounds: int = 10
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Philox-4x32 with ``n_rounds`` rounds. Counters: int64 tensors holding uint32 (any equal shapes)."""
+    k0 &= MASK32
+    k1 &= MASK32
+    for _ in range(n_rounds):
+        hi_b, lo_b = _mul32(_ROUND_B, c2)
+        hi_a, lo_a = _mul32(_ROUND_A, c0)
+        c0, c1, c2, c3 = hi_b ^ c1 ^ k0, lo_b, hi_a ^ c3 ^ k1, lo_a
+        k0 = (k0 + _KEY_A) & MASK32
+        k1 = (k1 + _KEY_B) & MASK32
+    return c0, c1, c2, c3
+
+
+def _check_seed(seed: int) -> int:
+    seed = int(seed)
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed={seed} must be in [0, 2**63) (Triton passes it as a signed 64-bit integer).")
+    return seed
+
+
+def randint4x(seed: int, offset: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``tl.randint4x(seed, offset)`` for an int64 ``offset`` tensor (any shape): four int64 tensors of uint32.
+
+    ``offset`` must be non-negative (the counter is its 64-bit two's complement, so negative values would also
+    match Triton, but nothing here needs them).
+    """
+    seed = _check_seed(seed)
+    if offset.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"offset must be an int64 (or int32) tensor, got {offset.dtype}.")
+    off = offset.to(torch.int64)
+    lo = off & MASK32
+    hi = (off >> 32) & MASK32 if offset.dtype == torch.int64 else torch.zeros_like(off)
+    zero = torch.zeros_like(off)
+    return philox4x32(lo, hi, zero, zero, seed & MASK32, seed >> 32)
+
+
+def uint_to_uniform(x: Tensor) -> Tensor:
+    """Triton's ``uint_to_uniform_float`` for uint32 words held in int64: float32 in [0, 1)."""
+    signed = torch.where(x >= 2**31, x - 2**32, x)  # bitcast to int32
+    signed = torch.where(signed < 0, -signed - 1, signed)  # ~x
+    scale = torch.tensor(_UNIFORM_SCALE, dtype=torch.float32, device=x.device)
+    return signed.to(torch.float32) * scale
+
+
+def rand(seed: int, offset: Tensor) -> Tensor:
+    """``tl.rand(seed, offset)``: float32 uniforms in [0, 1), same shape as ``offset``."""
+    return uint_to_uniform(randint4x(seed, offset)[0])
+
+
+def rand4x(seed: int, offset: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``tl.rand4x(seed, offset)``: four float32 uniform tensors from one Philox call per element."""
+    a, b, c, d = randint4x(seed, offset)
+    return uint_to_uniform(a), uint_to_uniform(b), uint_to_uniform(c), uint_to_uniform(d)
