@@ -1,0 +1,182 @@
+"""REINFORCE, the SeqGAN paper's policy gradient (Yu et al., AAAI 2017, eq. 8).
+
+For a batch of B sequences Y^b ~ G_theta and rollout action values Q^b_t (:class:`~seqgan_env.rewards.RolloutReward`
+in "mc" mode: the mean of N rollout scores D(.) for t < T, D(Y) at t = T), the loss is
+
+    L(theta) = - sum_{b, t} log G_theta(y^b_t | Y^b_{1:t-1}) * (Q^b_t - baseline_t)
+
+with Adam (lr 0.01) and a global gradient-norm clip of 5, one step per call. The defaults are the reference
+code's (``generator.py``: ``g_loss = -tf.reduce_sum(tf.reduce_sum(one_hot * log(g_predictions), 1) *
+reshape(rewards, [-1]))``): a **sum over batch and time**, no baseline, no discount, and the rollout policy is
+the current generator (the reference's rollout graph reads the live weights). Departures are named options:
+
+* ``loss_reduction="mean"``: divide the sum by B*T (changes only the gradient's scale before clipping and Adam).
+* ``baseline="mean"``: subtract, at each position t, the batch mean of Q_t (b_t = mean_b Q^b_t).
+* ``rollout_policy="delayed"``: roll out with a delayed copy beta <- 0.8 beta + 0.2 theta, updated after each
+  generator step (the paper's text), via :meth:`RolloutReward.update_rollout_policy`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from seqgan_env.discriminator import Discriminator
+from seqgan_env.generator import Generator, check_tokens
+from seqgan_env.rewards import RolloutReward
+from seqgan_env.training import NonFiniteLossError, make_generator_optimizer
+
+__all__ = ["ReinforceConfig", "ReinforceAgent"]
+
+
+@dataclass(frozen=True)
+class ReinforceConfig:
+    """The policy-gradient options; every default is the paper's / reference code's value.
+
+    Attributes:
+        lr: Adam learning rate of the policy-gradient optimizer (a fresh Adam, as the reference's ``g_updates``).
+        grad_clip: global gradient-norm clip.
+        batch_size: sequences per generator step (B).
+        num_rollouts: Monte Carlo rollouts per prefix (N).
+        baseline: ``"none"`` (paper) or ``"mean"`` (per-position batch mean of Q).
+        rollout_policy: ``"current"`` (reference code) or ``"delayed"`` (paper text).
+        update_rate: the delayed copy's rate (paper: 0.8).
+        loss_reduction: ``"sum"`` over batch and time (reference code) or ``"mean"`` over batch and time.
+        backend: the rollout backend passed to :class:`RolloutReward` (``"auto"``: Triton on CUDA, else torch).
+    """
+
+    lr: float = 0.01
+    grad_clip: float = 5.0
+    batch_size: int = 64
+    num_rollouts: int = 16
+    baseline: Literal["none", "mean"] = "none"
+    rollout_policy: Literal["current", "delayed"] = "current"
+    update_rate: float = 0.8
+    loss_reduction: Literal["sum", "mean"] = "sum"
+    backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("lr", "grad_clip"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be positive.")
+        for name in ("batch_size", "num_rollouts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1.")
+        if self.baseline not in ("none", "mean"):
+            raise ValueError(f"baseline={self.baseline!r}; use 'none' (paper) or 'mean'.")
+        if self.rollout_policy not in ("current", "delayed"):
+            raise ValueError(f"rollout_policy={self.rollout_policy!r}; use 'current' (reference) or 'delayed'.")
+        if self.loss_reduction not in ("sum", "mean"):
+            raise ValueError(f"loss_reduction={self.loss_reduction!r}; use 'sum' (reference) or 'mean'.")
+        if not 0.0 <= self.update_rate <= 1.0:
+            raise ValueError(f"update_rate={self.update_rate} must be in [0, 1].")
+
+
+class ReinforceAgent:
+    """The paper's policy-gradient generator agent (implements :class:`~seqgan_env.agents.protocol.GeneratorAgent`).
+
+    Args:
+        generator: G_theta, updated in place.
+        config: options (paper defaults).
+    """
+
+    def __init__(self, generator: Generator, config: ReinforceConfig | None = None) -> None:
+        self.generator = generator
+        self.config = config = config or ReinforceConfig()
+        self.optimizer = make_generator_optimizer(generator, config.lr)
+        self.steps = 0
+
+    # ------------------------------------------------------------------ protocol
+    def make_reward_fn(self, discriminator: Discriminator) -> RolloutReward:
+        """A :class:`RolloutReward` over this agent's generator with its N, rollout policy and backend."""
+        c = self.config
+        return RolloutReward(
+            self.generator, discriminator, c.num_rollouts, rollout_policy=c.rollout_policy,
+            update_rate=c.update_rate, backend=c.backend,
+        )
+
+    def generator_step(self, reward_fn: RolloutReward, rng: torch.Generator) -> dict[str, float]:
+        """Sample B sequences from G (with ``rng``), score Q_t by rollouts, take one policy-gradient step.
+
+        The rollout seed is drawn from ``rng`` too, so the step is a deterministic function of ``rng``'s state.
+        After the step the delayed rollout policy (if any) is moved towards G.
+        """
+        g = self.generator
+        tokens = g.sample(self.config.batch_size, generator=rng)  # (B, T)
+        seed = int(torch.randint(0, 2**62, (1,), generator=rng, device=rng.device))
+        q = reward_fn.q_values(tokens, seed=seed)  # (B, T)
+        metrics = self.update(tokens, q)
+        reward_fn.update_rollout_policy()
+        return metrics
+
+    # ------------------------------------------------------------------ the gradient step
+    def loss(self, tokens: Tensor, rewards: Tensor) -> Tensor:
+        """The policy-gradient loss. ``tokens`` (B, T) long, ``rewards`` (B, T) float (Q_t) -> scalar with grad."""
+        check_tokens(tokens, self.generator.vocab_size, self.generator.seq_len)
+        if rewards.shape != tokens.shape:
+            raise ValueError(
+                f"rewards has shape {tuple(rewards.shape)} but tokens {tuple(tokens.shape)}; pass one Q_t per token."
+            )
+        rewards = rewards.to(device=self.generator.device, dtype=torch.float32).detach()
+        if self.config.baseline == "mean":
+            rewards = rewards - rewards.mean(dim=0, keepdim=True)
+        logp = self.generator.log_probs(tokens.to(self.generator.device))  # (B, T)
+        loss = -(logp * rewards).sum()
+        if self.config.loss_reduction == "mean":
+            loss = loss / tokens.numel()
+        return loss
+
+    def update(self, tokens: Tensor, rewards: Tensor) -> dict[str, float]:
+        """One Adam step on :meth:`loss` for an already-scored batch.
+
+        This is the entry point for experience collected elsewhere, e.g. from ``SeqGANVectorEnv`` in reward mode
+        "mc": stack the B episodes' actions into ``tokens`` (B, T) and their per-step rewards into ``rewards``
+        (B, T). Returns ``g_loss``, ``g_reward`` (mean Q), ``g_reward_final`` (mean Q_T = D(Y)) and
+        ``g_grad_norm`` (before clipping).
+        """
+        self.generator.train()
+        loss = self.loss(tokens, rewards)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"policy-gradient loss is {float(loss)} at generator step {self.steps}; stopping. Lower the "
+                "learning rate or check the rewards."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        params = self.generator.trainable_parameters()
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        if not torch.isfinite(grad_norm):
+            raise NonFiniteLossError(f"policy-gradient gradient norm is {float(grad_norm)}; stopping.")
+        self.optimizer.step()
+        self.steps += 1
+        r = rewards.detach().float()
+        return {
+            "g_loss": float(loss.detach()),
+            "g_reward": float(r.mean()),
+            "g_reward_final": float(r[:, -1].mean()),
+            "g_grad_norm": float(grad_norm),
+        }
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """Generator weights, Adam state, the step counter and the config (as a dict)."""
+        return {
+            "generator": self.generator.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "steps": self.steps,
+            "config": asdict(self.config),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`; a config that differs from this agent's raises ``ValueError``."""
+        if state.get("config") != asdict(self.config):
+            raise ValueError(
+                f"the saved REINFORCE config {state.get('config')} differs from this agent's {asdict(self.config)}; "
+                "build the agent with the saved config."
+            )
+        self.generator.load_state_dict(state["generator"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.steps = int(state["steps"])

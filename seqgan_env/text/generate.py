@@ -1,0 +1,45 @@
+"""Decode a trained text checkpoint to text.
+
+    python -m seqgan_env.text.generate --checkpoint runs/poems/seqgan.pt --num 10 [--seed 0] [--out samples.txt]
+
+Prints one sampled sequence per line (or writes them to ``--out``). The checkpoint is the format of
+:func:`seqgan_env.text.checkpoint.save_text_checkpoint` (generator weights and config plus the vocabulary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .checkpoint import load_text_checkpoint, sample_text
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m seqgan_env.text.generate", description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", required=True, type=Path, help="a text checkpoint (.pt)")
+    parser.add_argument("--num", type=int, default=10, help="how many sequences to sample")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the sampling (default: random)")
+    parser.add_argument("--out", type=Path, default=None, help="write the lines here instead of stdout")
+    args = parser.parse_args(argv)
+    if args.num < 1:
+        parser.error("--num must be >= 1")
+    if not args.checkpoint.is_file():
+        parser.error(f"no checkpoint at {args.checkpoint}")
+    ckpt = load_text_checkpoint(args.checkpoint)
+    lines = sample_text(ckpt.generator, ckpt.vocab, args.num, seed=args.seed)
+    text = "\n".join(lines) + "\n"
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
