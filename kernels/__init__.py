@@ -3,7 +3,7 @@
 One op per module: ``rollout`` (the fused rollout kernel's launcher and its PyTorch reference; the Triton source is
 ``rollout_triton``), ``disc_score`` (discriminator scoring in GEMM form) and ``philox`` (Triton's Philox in
 PyTorch). Importing this package needs neither Gymnasium nor Triton (Triton is imported on the first kernel
-launch) and registers the rollout backends ``"triton"`` and ``"reference"`` with
+launch) and registers the rollout backends ``"reference"`` and (when triton is installed) ``"triton"`` with
 :func:`seqgan_env.rewards.register_rollout_backend`.
 """
 
@@ -34,8 +34,9 @@ __all__ = [
 def _register() -> None:
     from seqgan_env.rewards import register_rollout_backend
 
-    register_rollout_backend("triton", triton_rollout)
     register_rollout_backend("reference", rollout_reference)
+    if triton_available():  # without triton, RolloutReward(backend="auto") keeps falling back to "torch"
+        register_rollout_backend("triton", triton_rollout)
 
 
 _register()

@@ -20,9 +20,12 @@ Precision (``precision=``) and measured tolerance against ``prob_real`` in fp32:
 
 * ``"fp32"``: fp32 GEMMs (TF32 disabled for the call); equal to ``prob_real`` to about 1e-6 (summation order).
 * ``"tf32"``: ``torch.set_float32_matmul_precision("high")`` for the call (TF32 tensor cores on CUDA; no effect on
-  CPU); about 1e-3 absolute on D at the paper config.
+  CPU); estimated <~ 4e-3 absolute on D at the paper config (tests allow 1e-2).
 * ``"bf16"``: ``torch.autocast(dtype=torch.bfloat16)``; inputs rounded to 8-bit mantissas, fp32 accumulation;
-  tested to 3e-2 absolute on D (typically 5e-3).
+  tests allow 5e-2 absolute on D (measured on CPU at the paper config, 512 random rows: max 1.8e-2, mean 2.2e-3).
+
+Measured fp32 error against the module run in float64: 1.3e-6 (the module itself in fp32: the same). The tf32 bound
+is an estimate from its 10-bit mantissa (bf16 has 7), to be confirmed by the GPU test at batch 19,456.
 """
 
 from __future__ import annotations
@@ -37,10 +40,10 @@ from torch import Tensor
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import check_tokens
 
-__all__ = ["disc_score", "make_score_fn", "DiscScorer", "ScorePrecision", "TOLERANCE"]
+__all__ = ["disc_score", "make_score_fn", "score_unchecked", "DiscScorer", "ScorePrecision", "TOLERANCE"]
 
 ScorePrecision = Literal["fp32", "tf32", "bf16"]
-TOLERANCE: dict[str, float] = {"fp32": 1e-5, "tf32": 5e-3, "bf16": 3e-2}  # max |D - prob_real| the tests allow
+TOLERANCE: dict[str, float] = {"fp32": 1e-5, "tf32": 1e-2, "bf16": 5e-2}  # max |D - prob_real| the tests allow
 
 
 @contextlib.contextmanager
@@ -85,12 +88,18 @@ def disc_score(
     outs = []
     with _precision(precision, tokens.device):
         for i in range(0, tokens.shape[0], batch_size):
-            p = _features(d, tokens[i : i + batch_size])
-            gate = torch.sigmoid(d.highway_gate(p).float() + d.config.highway_gate_bias)
-            q = gate * torch.relu(d.highway_lin(p).float()) + (1.0 - gate) * p
-            logits = d.out(q).float()
-            outs.append(torch.sigmoid(logits[:, 1] - logits[:, 0]))
+            outs.append(score_unchecked(d, tokens[i : i + batch_size]))
     return torch.cat(outs) if outs else torch.empty(0, device=tokens.device)
+
+
+def score_unchecked(d: Discriminator, tokens: Tensor) -> Tensor:
+    """D(Y) for one chunk (b, T) -> (b,) without checks or host synchronisation (CUDA-graph capturable); runs
+    in the caller's precision context."""
+    p = _features(d, tokens)
+    gate = torch.sigmoid(d.highway_gate(p).float() + d.config.highway_gate_bias)
+    q = gate * torch.relu(d.highway_lin(p).float()) + (1.0 - gate) * p
+    logits = d.out(q).float()
+    return torch.sigmoid(logits[:, 1] - logits[:, 0])
 
 
 class DiscScorer:

@@ -32,14 +32,14 @@ _UNIFORM_SCALE = 4.6566127342e-10  # Triton's (2^23 - 1) / 2^23 * 2^-31, rounded
 
 
 def _mul32(a: int, b: Tensor) -> tuple[Tensor, Tensor]:
-    """(hi, lo) 32-bit words of the 64-bit product of the constant ``a`` and ``b`` (int64 holding uint32)."""
-    a_hi, a_lo = a >> 16, a & 0xFFFF
-    b_hi, b_lo = b >> 16, b & 0xFFFF
-    mid = a_hi * b_lo + a_lo * b_hi  # < 2^33
-    low_part = (mid & 0xFFFF) * 65536 + a_lo * b_lo  # < 2^49
-    lo = low_part & MASK32
-    hi = (a_hi * b_hi + (mid >> 16) + (low_part >> 32)) & MASK32
-    return hi, lo
+    """(hi, lo) 32-bit words of the 64-bit product of the constant ``a`` and ``b`` (int64 holding uint32).
+
+    a * b = x * 2^16 + y with x = (a >> 16) * b and y = (a & 0xFFFF) * b, both < 2^48 (no int64 overflow).
+    """
+    x = (a >> 16) * b
+    y = (a & 0xFFFF) * b
+    t = (x & 0xFFFF) * 65536 + y
+    return ((x >> 16) + (t >> 32)) & MASK32, t & MASK32
 
 
 def philox4x32(

@@ -27,7 +27,7 @@ P(choice in tile j) = (S_j/Z_j) prod_{i>j} (1 - S_i/Z_i) = S_j / Z_NT (the produ
 Z_{i-1} rescaled), and inside the tile k is drawn with probability e_k / S_j, so the token is drawn from
 softmax(l) exactly (up to float rounding of the CDF): 2 uniforms per tile instead of one per logit.
 
-Random numbers: Philox-4x32-10 (``tl.rand4x``), one call per (row, position, pair of tiles):
+Random numbers: Philox-4x32-10 (``tl.rand4x``), one counter per (row, position, pair of tiles):
 
     counter(r, p, q) = offset + (r * T + p) * NQ + q       NQ = ceil(NT / 2), int64 (64-bit Philox counter)
     tile 2q uses (u0, u1) = (u_pick, u_acc), tile 2q+1 uses (u2, u3)
@@ -37,9 +37,12 @@ depends on (seed, offset, T, V, block_v). Calls with different ``offset`` ranges
 independent.
 
 Memory traffic per call (fp32): read tokens/starts/h0/c0 (R*(T+2H+1) words), write R*T tokens; per program and
-step, the W_out tiles (V*H words, L2-resident: 640 KB at the paper config) and T_step*BR embedding rows. The logits
-(R*T*V words, 7.8 GB at the paper config) never leave registers. Arithmetic per sampled token: 2*V*H FMA for the
-projection, 8*H*(E+H) for the cell, one exp, one compare and a scan step per logit, 10-round Philox per 2 tiles.
+step, the W_out tiles (V*H words, L2-resident: 640 KB at the paper config) and BR embedding rows. The logits
+(R * 10.5 * V words on average at the paper config, 4 GB in fp32) never leave registers. Arithmetic per sampled
+token: 2*V*H FMA for the projection, 8*H*(E+H) for the cell, one exp, one compare and a scan step per logit, one
+10-round Philox per tile (the kernel visits one tile per loop iteration to keep live ranges short and evaluates
+each pair's Philox call for both of its tiles: 1/256 of a Philox per logit at BV = 256, against one per logit for
+Gumbel-max).
 
 Work schedule (the kernel): rows are sorted by start (stable) and blocks of ``block_r`` consecutive sorted rows
 form one program, launched longest-first (smallest start first), which both keeps a block's rows in step (no
@@ -65,13 +68,19 @@ from torch import Tensor
 
 from seqgan_env.generator import LSTMWeights
 
-from ._loader import interpret_mode, load_kernel_module
+from ._loader import interpret_mode, load_kernel_module, triton_available
 from .philox import rand4x
 
 __all__ = ["mc_rollout", "rollout_reference", "triton_rollout", "DEFAULT_BLOCK_V", "Precision"]
 
 DEFAULT_BLOCK_V = 256
 DEFAULT_BLOCK_R = 16
+# Launch options, from compiling for sm_90 with triton 3.9's ptxas (no GPU needed; see tests/kernels): with
+# BLOCK_R=16, BLOCK_V=256, E=H=32, tf32, num_stages=1 and 8 warps use 155 registers and 65 KB of shared memory with
+# no spills; 4 warps need 202 registers; num_stages=3 (the default) pipelines the W_out tiles into 112 KB of shared
+# memory and spills 1.6 KB of stack per thread.
+DEFAULT_NUM_WARPS = 8
+DEFAULT_NUM_STAGES = 1
 MAX_HIDDEN = 128  # registers: the kernel keeps 8 (E|H x H) gate blocks per program
 Precision = Literal["ieee", "tf32", "tf32x3"]
 _FLOATS = (torch.float32, torch.float16, torch.bfloat16)
@@ -246,10 +255,16 @@ def rollout_reference(
 def triton_rollout(
     weights: LSTMWeights, tokens: Tensor, starts: Tensor, h0: Tensor, c0: Tensor, *, seed: int, offset: int = 0,
     block_v: int = DEFAULT_BLOCK_V, block_r: int = DEFAULT_BLOCK_R, precision: Precision = "tf32",
-    num_warps: int = 4,
+    num_warps: int = DEFAULT_NUM_WARPS, num_stages: int = DEFAULT_NUM_STAGES, out: Tensor | None = None,
 ) -> Tensor:
     """The fused Triton kernel (CUDA tensors, or CPU tensors under ``TRITON_INTERPRET=1``). Same contract as
-    :func:`rollout_reference`; ``block_r`` rows per program (>= 16 for ``tl.dot``), ``precision`` of the dots."""
+    :func:`rollout_reference`; ``block_r`` rows per program (>= 16 for ``tl.dot``), ``precision`` of the dots,
+    ``num_warps``/``num_stages`` the launch options, ``out`` an optional preallocated (R, T) int64 result buffer
+    (every element is written). See :data:`DEFAULT_NUM_WARPS` for the register budget behind the defaults."""
+    if not triton_available():
+        raise ValueError(
+            "the Triton backend needs the 'triton' package, which is not installed here; use backend='reference'."
+        )
     device = tokens.device if isinstance(tokens, Tensor) else None
     if device is not None and device.type != "cuda" and not interpret_mode():
         raise ValueError(
@@ -268,7 +283,12 @@ def triton_rollout(
         raise ValueError(f"the Triton backend supports E, H <= {MAX_HIDDEN} (got E={e}, H={hid}); use 'reference'.")
     if t_len > 4096:
         raise ValueError(f"T={t_len} > 4096 is not supported by the Triton backend.")
-    out = torch.empty_like(tokens)
+    if out is None:
+        out = torch.empty_like(tokens)
+    elif out.shape != tokens.shape or out.dtype != torch.int64 or out.device != tokens.device:
+        raise ValueError(f"out must be an int64 tensor of shape {tuple(tokens.shape)} on {tokens.device}.")
+    elif not out.is_contiguous():
+        raise ValueError("out must be contiguous.")
     if r == 0:
         return out
     mod = load_kernel_module("rollout_triton")
@@ -277,9 +297,9 @@ def triton_rollout(
     mod.mc_rollout_kernel[grid](
         tokens, starts, h, c, order, out,
         w.emb, w.w_ih, w.w_hh, w.bias, w.w_out, w.b_out,
-        r, t_len, v, e, hid, _num_pairs(v, block_v), int(seed), int(offset),
+        r, t_len, v, e, hid, math.ceil(v / block_v), _num_pairs(v, block_v), int(seed), int(offset),
         BLOCK_R=block_r, BLOCK_V=block_v, BLOCK_E=max(16, _next_pow2(e)), BLOCK_H=max(16, _next_pow2(hid)),
-        BLOCK_T=max(16, _next_pow2(t_len)), PRECISION=precision, num_warps=num_warps,
+        BLOCK_T=max(16, _next_pow2(t_len)), PRECISION=precision, num_warps=num_warps, num_stages=num_stages,
     )
     return out
 
@@ -303,8 +323,6 @@ def mc_rollout(
         raise ValueError(f"backend={backend!r}; use 'auto', 'triton' or 'reference'.")
     if backend == "auto":
         is_cuda = isinstance(tokens, Tensor) and tokens.device.type == "cuda"
-        from ._loader import triton_available
-
         backend = "triton" if is_cuda and triton_available() else "reference"
     if backend == "triton":
         return triton_rollout(

@@ -54,7 +54,7 @@ def _sample_tile(
 def mc_rollout_kernel(
     tokens_ptr, starts_ptr, h0_ptr, c0_ptr, order_ptr, out_ptr,
     emb_ptr, w_ih_ptr, w_hh_ptr, bias_ptr, w_out_ptr, b_out_ptr,
-    R, T, V, E, H, NQ, seed, offset,
+    R, T, V, E, H, NT, NQ, seed, offset,
     BLOCK_R: tl.constexpr, BLOCK_V: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_H: tl.constexpr,
     BLOCK_T: tl.constexpr, PRECISION: tl.constexpr,
 ):
@@ -103,14 +103,12 @@ def mc_rollout_kernel(
         m_run = tl.full((BLOCK_R,), float("-inf"), tl.float32)
         z_run = tl.zeros((BLOCK_R,), tl.float32)
         choice = tl.zeros((BLOCK_R,), tl.int32)
-        for q in range(0, NQ):
-            u0, u1, u2, u3 = tl.rand4x(seed, ctr + q)
+        for j in range(0, NT):  # one tile per iteration (short live ranges); Philox pair (u0, u1) | (u2, u3)
+            u0, u1, u2, u3 = tl.rand4x(seed, ctr + j // 2)
+            odd = (j % 2) == 1
             m_run, z_run, choice = _sample_tile(
-                h, w_out_ptr, b_out_ptr, 2 * q, V, H, u0, u1, m_run, z_run, choice, offs_h, hmask, BLOCK_V, PRECISION
-            )
-            m_run, z_run, choice = _sample_tile(
-                h, w_out_ptr, b_out_ptr, 2 * q + 1, V, H, u2, u3, m_run, z_run, choice, offs_h, hmask, BLOCK_V,
-                PRECISION,
+                h, w_out_ptr, b_out_ptr, j, V, H, tl.where(odd, u2, u0), tl.where(odd, u3, u1), m_run, z_run, choice,
+                offs_h, hmask, BLOCK_V, PRECISION,
             )
         tl.store(out_ptr + rows * T + p, choice.to(tl.int64), mask=active)
         # LSTM cell on the sampled token (rows before their start keep their prefix state)

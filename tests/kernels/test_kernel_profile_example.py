@@ -1,0 +1,33 @@
+"""Smoke test of examples/profile_rollout.py on a tiny CPU config (table and JSON; ``--trace`` is left out because
+starting torch.profiler takes ~20 s on the 2-core CI box)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "profile_rollout.py"
+
+
+def test_profile_rollout_runs_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("profile_rollout", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "prof.json"
+    result = mod.main(
+        ["--device", "cpu", "--vocab", "64", "--hidden", "16", "--batch", "2", "--rollouts", "2", "--length", "4",
+         "--repeats", "1", "--json", str(out)]
+    )
+    text = capsys.readouterr().out
+    assert "| implementation |" in text and "| loop |" in text
+    data = json.loads(out.read_text())
+    assert data == json.loads(json.dumps(result))
+    by_name = {r["impl"]: r for r in data["results"]}
+    for name in ("loop", "torch", "reference"):
+        assert by_name[name]["rollout_ms"] > 0 and by_name[name]["reward_ms"] > 0, by_name[name]
+    assert by_name["loop"]["reward_vs_loop"] == pytest.approx(1.0)
+    assert data["config"]["num_rollout_rows"] == 2 * 2 * 3
