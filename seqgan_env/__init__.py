@@ -14,6 +14,15 @@ from .oracle import REFERENCE_ORACLE_SHA256, load_oracle, make_oracle, random_or
 
 __version__ = "0.1.0"
 
+try:  # register SeqGAN-v0 when Gymnasium is installed; the models and kernels import without it
+    import gymnasium as _gymnasium  # noqa: F401
+except ImportError:
+    pass
+else:
+    from .registration import register_envs as _register_envs
+
+    _register_envs()
+
 __all__ = [
     "DataConfig",
     "Discriminator",

@@ -273,8 +273,9 @@ class SeqGANEnv(gym.Env[np.ndarray, int]):
     observations, rewards and infos. The models are shared by reference: training them changes the rewards.
 
     **Errors.** ``ValueError`` naming the value and the fix for: bad actions; ``step`` before ``reset`` or after
-    the episode ended; generator/discriminator vocabulary or length mismatches; unknown presets or modes; and
-    (at ``reset``) a ``TimeLimit`` shorter than T, which would cut episodes before the discriminator's reward.
+    the episode ended; generator/discriminator vocabulary or length mismatches; unknown presets or modes.
+    ``gym.make(id, seq_len=L)`` with L above the id's T also needs ``max_episode_steps=L``: the ``TimeLimit``
+    wrapper sits outside this class, which cannot see it, and would cut episodes before the final reward.
 
     **Rendering.** ``render_mode="ansi"``: ``render()`` returns ``"[t/T] ids-or-text _ _ ..."``, the token ids or,
     with ``vocab``, their text; ``_`` marks positions not yet written.
@@ -342,18 +343,9 @@ class SeqGANEnv(gym.Env[np.ndarray, int]):
             _values(self.reward_fn, tokens[None], np.array([length]), np.array([seed]), self.pad_id, self.device)[0]
         )
 
-    def _check_time_limit(self) -> None:
-        spec = self.spec
-        if spec is not None and spec.max_episode_steps is not None and spec.max_episode_steps < self.seq_len:
-            raise ValueError(
-                f"max_episode_steps={spec.max_episode_steps} < seq_len={self.seq_len}: TimeLimit would cut every "
-                f"episode before its discriminator reward; pass max_episode_steps={self.seq_len} to gym.make."
-            )
-
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         """Start an empty sequence. Returns (obs (T,) int64 all pad, {"position": 0[, "q_value": Q_0]})."""
-        self._check_time_limit()
         if seed is None and self._position is None and self._init_seed is not None and self._np_random is None:
             seed = int(self._init_seed)
         super().reset(seed=seed)

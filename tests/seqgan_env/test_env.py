@@ -1,0 +1,360 @@
+"""SeqGAN-v0: checkers, single vs vector lockstep, autoreset modes, reward modes, errors, rendering."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env
+from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import seqgan_env  # noqa: F401  (registers the ids)
+from seqgan_env import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+from seqgan_env.env import SeqGANEnv, SeqGANVectorEnv
+from seqgan_env.rewards import RolloutReward
+
+TINY = {"preset": "tiny", "num_rollouts": 2}
+SEQGAN_IDS = sorted(i for i in gym.registry if i.startswith("SeqGAN"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread is faster and fairer on the shared 2-core box."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_ids_registered_with_string_entry_points():
+    assert "SeqGAN-v0" in SEQGAN_IDS
+    for env_id in SEQGAN_IDS:
+        spec = gym.spec(env_id)
+        assert spec.entry_point == "seqgan_env.env:SeqGANEnv"
+        assert spec.vector_entry_point == "seqgan_env.env:SeqGANVectorEnv"
+        assert spec.max_episode_steps == gym.make(env_id).unwrapped.seq_len
+        spec.to_json()  # raises for callable entry points
+
+
+@pytest.mark.parametrize("env_id", SEQGAN_IDS)
+def test_checkers_pass_on_every_registered_id(env_id):
+    env = gym.make(env_id, render_mode="ansi", num_rollouts=2)
+    check_env(env.unwrapped, skip_render_check=False)
+    sb3_check_env(env.unwrapped)
+
+
+@pytest.mark.parametrize("mode", ["mc", "terminal", "shaped"])
+def test_checkers_pass_in_every_reward_mode(mode):
+    env = gym.make("SeqGAN-tiny-v0", reward_mode=mode, render_mode="ansi")
+    check_env(env.unwrapped, skip_render_check=False)
+    sb3_check_env(env.unwrapped)
+
+
+def test_no_kwargs_default_is_the_paper_oracle_task(monkeypatch):
+    monkeypatch.delenv("SEQGAN_ORACLE_PARAMS", raising=False)
+    env = gym.make("SeqGAN-v0")
+    u = env.unwrapped
+    assert (u.vocab_size, u.seq_len, u.reward_fn.num_rollouts, u.reward_mode) == (5000, 20, 16, "mc")
+    assert u.reward_fn.rollout_policy == "current" and u.oracle is not None
+    assert u.observation_space == gym.spaces.Box(0, 5000, (20,), np.int64)
+    assert u.action_space == gym.spaces.Discrete(5000)
+    assert u.discriminator.config.total_filters == 1720
+    obs, info = env.reset(seed=0)
+    assert (obs == 5000).all() and info["position"] == 0
+    obs, r, term, trunc, info = env.step(7)
+    assert obs[0] == 7 and (obs[1:] == 5000).all() and info["position"] == 1 == (obs != 5000).sum()
+    assert type(r) is float and 0.0 <= r <= 1.0 and term is False
+    # the same task twice: models seeded, oracle fixed
+    v = gym.make("SeqGAN-v0").unwrapped
+    assert torch.equal(v.generator.out.weight, u.generator.out.weight)
+    assert torch.equal(v.oracle.out.weight, u.oracle.out.weight)
+    assert not torch.equal(u.generator.out.weight, u.oracle.out.weight * 0.1)
+
+
+def run_episode(env, actions, seed=None):
+    obs, info = env.reset(seed=seed)
+    out = [(obs, 0.0, False, info)]
+    for a in actions:
+        obs, r, term, trunc, info = env.step(int(a))
+        out.append((obs, r, term, info))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["mc", "shaped"])
+def test_reset_seed_makes_rewards_reproducible(mode):
+    env = SeqGANEnv(reward_mode=mode, **TINY)
+    actions = np.random.default_rng(0).integers(0, env.vocab_size, env.seq_len)
+    a = [x[1] for x in run_episode(env, actions, seed=5)]
+    b = [x[1] for x in run_episode(env, actions, seed=5)]
+    c = [x[1] for x in run_episode(env, actions, seed=6)]
+    assert a == b
+    assert a != c
+
+
+def test_reward_modes_relations():
+    g = Generator(GeneratorConfig(vocab_size=32, seq_len=8, emb_dim=16, hidden_dim=16), seed=1)
+    d = Discriminator(DiscriminatorConfig.for_length(8, 32, emb_dim=16), seed=2)
+    actions = np.random.default_rng(1).integers(0, 32, 8)
+    envs = {
+        m: SeqGANEnv(generator=g, discriminator=d, num_rollouts=4, reward_mode=m) for m in ("mc", "terminal", "shaped")
+    }
+    eps = {m: run_episode(e, actions, seed=3) for m, e in envs.items()}
+    final_obs = eps["mc"][-1][0]
+    d_y = float(d.prob_real(torch.from_numpy(final_obs)[None])[0])
+    # terminal: zero before T, D(Y) at T
+    term_rewards = [x[1] for x in eps["terminal"][1:]]
+    assert term_rewards[:-1] == [0.0] * 7 and abs(term_rewards[-1] - d_y) < 1e-6
+    assert [x[2] for x in eps["terminal"][1:]] == [False] * 7 + [True]
+    # mc: Q_t each step, D(Y) at T, and the same Q_t as the shaped env's q_value (same seeds)
+    mc_rewards = [x[1] for x in eps["mc"][1:]]
+    assert abs(mc_rewards[-1] - d_y) < 1e-6 and len(set(mc_rewards)) > 1
+    assert mc_rewards == [x[3]["q_value"] for x in eps["shaped"][1:]]
+    # shaped: r_t = Q_t - Q_{t-1}; the return telescopes to D(Y) - Q_0
+    q0 = eps["shaped"][0][3]["q_value"]
+    shaped = [x[1] for x in eps["shaped"][1:]]
+    assert abs(sum(shaped) - (d_y - q0)) < 1e-9 + 1e-6
+    assert all(abs(s - (q - p)) < 1e-12 for s, q, p in zip(shaped, mc_rewards, [q0] + mc_rewards[:-1]))
+    assert 0.0 < q0 < 1.0
+
+
+def test_models_are_shared_by_reference():
+    env = SeqGANEnv(reward_mode="terminal", **TINY)
+    actions = [1] * env.seq_len
+    before = run_episode(env, actions, seed=0)[-1][1]
+    with torch.no_grad():
+        env.discriminator.out.bias.copy_(torch.tensor([-20.0, 20.0]))  # D says "real" to everything
+    after = run_episode(env, actions, seed=0)[-1][1]
+    assert after > 0.999 and abs(after - before) > 1e-3
+
+
+def lockstep(mode, autoreset, num_envs=3, seed=7, steps=17):
+    vec = SeqGANVectorEnv(num_envs=num_envs, reward_mode=mode, autoreset_mode=autoreset, **TINY)
+    singles = [SeqGANEnv(generator=vec.generator, discriminator=vec.discriminator, reward_mode=mode, **TINY)
+               for _ in range(num_envs)]
+    assert all(s.reward_fn.num_rollouts == vec.reward_fn.num_rollouts for s in singles)
+    vobs, vinfo = vec.reset(seed=seed)
+    sobs = [s.reset(seed=seed + i) for i, s in enumerate(singles)]
+    np.testing.assert_array_equal(vobs, np.stack([o for o, _ in sobs]))
+    if mode == "shaped":
+        np.testing.assert_allclose(vinfo["q_value"], [i["q_value"] for _, i in sobs], rtol=0, atol=1e-6)
+    rng = np.random.default_rng(0)
+    done = [False] * num_envs
+    n_done = 0
+    for _ in range(steps):
+        actions = rng.integers(0, vec.vocab_size, num_envs)
+        vobs, vrew, vterm, vtrunc, vinfo = vec.step(actions)
+        assert not vtrunc.any()
+        for i, s in enumerate(singles):
+            if autoreset == AutoresetMode.NEXT_STEP and done[i]:
+                obs, info = s.reset()
+                rew, term = 0.0, False
+            else:
+                obs, rew, term, _, info = s.step(int(actions[i]))
+                if autoreset == AutoresetMode.SAME_STEP and term:
+                    np.testing.assert_array_equal(vinfo["final_obs"][i], obs)
+                    assert vinfo["_final_obs"][i] and vinfo["final_info"]["position"][i] == s.seq_len
+                    obs, info = s.reset()
+                    n_done += 1
+            done[i] = term
+            np.testing.assert_array_equal(vobs[i], obs)
+            assert abs(vrew[i] - rew) < 1e-6, (i, vrew[i], rew)
+            assert bool(vterm[i]) == term
+            assert vinfo["position"][i] == info["position"]
+            assert bool(vinfo.get("_q_value", np.zeros(num_envs, bool))[i]) == ("q_value" in info)
+    return n_done
+
+
+@pytest.mark.parametrize("mode", ["mc", "terminal", "shaped"])
+def test_vector_env_matches_single_envs_next_step(mode):
+    lockstep(mode, AutoresetMode.NEXT_STEP)
+
+
+@pytest.mark.parametrize("mode", ["mc", "shaped"])
+def test_vector_env_matches_single_envs_same_step(mode):
+    assert lockstep(mode, AutoresetMode.SAME_STEP) == 2 * 3
+
+
+def test_next_step_autoreset_ignores_action_and_returns_zero():
+    vec = SeqGANVectorEnv(num_envs=2, **TINY)
+    vec.reset(seed=0)
+    for _ in range(vec.seq_len):
+        obs, rew, term, trunc, info = vec.step(np.array([1, 2]))
+    assert term.all() and (obs != vec.pad_id).all()
+    obs, rew, term, trunc, info = vec.step(np.array([3, 4]))
+    assert (obs == vec.pad_id).all() and (rew == 0).all() and not term.any() and (info["position"] == 0).all()
+    assert "final_obs" not in info
+    obs, *_ = vec.step(np.array([5, 6]))
+    assert obs[:, 0].tolist() == [5, 6]
+
+
+def test_same_step_autoreset_reports_final_obs():
+    vec = gym.make_vec("SeqGAN-tiny-v0", num_envs=2, vectorization_mode="vector_entry_point",
+                       autoreset_mode=AutoresetMode.SAME_STEP, num_rollouts=2)
+    assert isinstance(vec.unwrapped, SeqGANVectorEnv)
+    assert vec.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    vec.reset(seed=0)
+    for _ in range(vec.unwrapped.seq_len):
+        obs, rew, term, trunc, info = vec.step(np.array([1, 2]))
+    assert term.all() and (obs == vec.unwrapped.pad_id).all()
+    assert info["final_obs"][0].tolist() == [1] * 8 and info["final_obs"][1].tolist() == [2] * 8
+    assert info["_final_info"].all() and (info["position"] == 0).all()
+    obs, rew, term, trunc, info = vec.step(np.array([3, 4]))
+    assert obs[:, 0].tolist() == [3, 4] and (rew > 0).all()
+
+
+def test_make_vec_native_one_reward_call_per_step():
+    vec = gym.make_vec("SeqGAN-tiny-v0", num_envs=5, num_rollouts=2)
+    u = vec.unwrapped
+    assert isinstance(u, SeqGANVectorEnv) and u.max_episode_steps == u.seq_len
+    assert u.observation_space.shape == (5, 8) and u.single_observation_space == gym.spaces.Box(0, 32, (8,), np.int64)
+    calls = []
+    orig = u.reward_fn.prefix_values
+
+    def counting(prefixes, lengths, **kw):
+        calls.append(prefixes.shape[0])
+        return orig(prefixes, lengths, **kw)
+
+    u.reward_fn.prefix_values = counting
+    vec.reset(seed=1)
+    for _ in range(3):
+        vec.step(vec.action_space.sample())
+    assert calls == [5, 5, 5]
+
+
+def test_reset_mask_resets_only_masked_envs():
+    vec = SeqGANVectorEnv(num_envs=3, **TINY)
+    vec.reset(seed=0)
+    vec.step(np.array([1, 2, 3]))
+    obs, info = vec.reset(options={"reset_mask": np.array([False, True, False])})
+    assert obs[:, 0].tolist() == [1, vec.pad_id, 3] and info["position"].tolist() == [1, 0, 1]
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def snapshot(env):
+    return env._tokens.copy(), env._position, env.np_random.bit_generator.state
+
+
+@pytest.mark.parametrize(
+    "action, match",
+    [(32, "outside"), (-1, "outside"), (1.5, "float"), (float("nan"), "NaN"), (np.float32("nan"), "NaN"),
+     (np.array([1]), "shape"), (np.array(1.0), "dtype"), ("a", "not a token id"), (True, "bool"),
+     (np.array([np.nan]), "NaN")],
+)
+def test_bad_actions_raise_and_leave_state(action, match):
+    env = SeqGANEnv(**TINY)
+    env.reset(seed=0)
+    env.step(3)
+    before = snapshot(env)
+    with pytest.raises(ValueError, match=match):
+        env.step(action)
+    after = snapshot(env)
+    np.testing.assert_array_equal(before[0], after[0])
+    assert before[1:] == after[1:]
+    env.step(np.int64(4))  # still usable
+
+
+def test_step_before_reset_and_after_end():
+    env = SeqGANEnv(reward_mode="terminal", **TINY)
+    with pytest.raises(ValueError, match="before reset"):
+        env.step(0)
+    run_episode(env, [0] * env.seq_len, seed=0)
+    before = snapshot(env)
+    with pytest.raises(ValueError, match="already ended.*reset"):
+        env.step(0)
+    assert before[1:] == snapshot(env)[1:]
+    vec = SeqGANVectorEnv(num_envs=2, **TINY)
+    with pytest.raises(ValueError, match="before reset"):
+        vec.step(np.array([0, 0]))
+
+
+@pytest.mark.parametrize(
+    "actions, match",
+    [(np.array([0, 32]), "outside"), (np.array([0.0, 1.0]), "dtype"), (np.array([0, np.nan]), "NaN"),
+     (np.array([0, 1, 2]), "shape"), (np.array([[0, 1]]), "shape")],
+)
+def test_vector_bad_actions(actions, match):
+    vec = SeqGANVectorEnv(num_envs=2, **TINY)
+    vec.reset(seed=0)
+    state = vec.np_randoms[0].bit_generator.state
+    with pytest.raises(ValueError, match=match):
+        vec.step(actions)
+    assert vec.np_randoms[0].bit_generator.state == state and (vec._positions == 0).all()
+
+
+def test_construction_errors():
+    g = Generator(GeneratorConfig(vocab_size=32, seq_len=8))
+    d = Discriminator(DiscriminatorConfig.for_length(8, 40))
+    with pytest.raises(ValueError, match="vocab_size 32 != discriminator vocab_size 40"):
+        SeqGANEnv(generator=g, discriminator=d)
+    with pytest.raises(ValueError, match="vocab_size=50 but the generator has vocab_size 32"):
+        SeqGANEnv(generator=g, vocab_size=50)
+    with pytest.raises(ValueError, match="reward_mode"):
+        SeqGANEnv(reward_mode="dense", **TINY)
+    with pytest.raises(ValueError, match="preset"):
+        SeqGANEnv(preset="huge")
+    with pytest.raises(ValueError, match="vocab has 3 entries"):
+        SeqGANEnv(vocab=["a", "b", "c"], **TINY)
+    with pytest.raises(ValueError, match="max_episode_steps=8 < seq_len=12"):
+        SeqGANVectorEnv(num_envs=2, seq_len=12, max_episode_steps=8, **TINY)
+    with pytest.raises(ValueError, match="max_episode_steps=12"):
+        gym.make_vec("SeqGAN-tiny-v0", num_envs=2, seq_len=12)
+    other = RolloutReward(g, Discriminator(DiscriminatorConfig.for_length(8, 32)))
+    with pytest.raises(ValueError, match="pass only reward_fn"):
+        SeqGANEnv(reward_fn=other, generator=Generator(GeneratorConfig(vocab_size=32, seq_len=8)))
+
+
+def test_reward_fn_and_options_are_used():
+    g = Generator(GeneratorConfig(vocab_size=32, seq_len=8))
+    rf = RolloutReward(g, Discriminator(DiscriminatorConfig.for_length(8, 32)), 3, rollout_policy="delayed")
+    env = SeqGANEnv(reward_fn=rf)
+    assert env.reward_fn is rf and env.generator is g and env.oracle is None and env.seq_len == 8
+    assert SeqGANEnv(rollout_policy="delayed", **TINY).reward_fn.rollout_policy == "delayed"
+    assert SeqGANEnv(preset="tiny", seq_len=5).observation_space.shape == (5,)
+
+
+def test_render_ansi_tokens_and_text():
+    env = SeqGANEnv(render_mode="ansi", **TINY)
+    env.reset(seed=0)
+    env.step(3)
+    env.step(12)
+    assert env.render() == "[2/8] 3 12 _ _ _ _ _ _"
+    words = [f"w{i}" for i in range(32)]
+    env = SeqGANEnv(render_mode="ansi", vocab=words, **TINY)
+    env.reset(seed=0)
+    env.step(3)
+    env.step(12)
+    assert env.render() == "[2/8] w3 w12 _ _ _ _ _ _"
+    assert env.decode(np.array([3, 12, 32, 32, 32, 32, 32, 32])) == "w3 w12"
+    vec = SeqGANVectorEnv(num_envs=2, render_mode="ansi", vocab=words, **TINY)
+    vec.reset(seed=0)
+    vec.step(np.array([5, 6]))
+    assert vec.render() == ("[1/8] w5 _ _ _ _ _ _ _", "[1/8] w6 _ _ _ _ _ _ _")
+
+
+def test_package_imports_without_gymnasium():
+    code = (
+        "import sys; sys.modules['gymnasium'] = None\n"
+        "import seqgan_env, seqgan_env.rewards\n"
+        "assert 'seqgan_env.env' not in sys.modules and 'seqgan_env.registration' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reference_oracle_from_path_and_env_var(oracle_path, reference_oracle, monkeypatch):
+    def small_d():  # a cheap discriminator for the paper-size task (the oracle is what is tested here)
+        cfg = DiscriminatorConfig(vocab_size=5000, seq_len=20, emb_dim=4, filter_sizes=(1,), num_filters=(2,))
+        return Discriminator(cfg)
+
+    env = SeqGANEnv(oracle_params=oracle_path, discriminator=small_d(), num_rollouts=2)
+    assert torch.equal(env.oracle.out.weight, reference_oracle.out.weight) and env.vocab_size == 5000
+    monkeypatch.setenv("SEQGAN_ORACLE_PARAMS", str(oracle_path))
+    assert torch.equal(SeqGANEnv(discriminator=small_d()).oracle.out.weight, reference_oracle.out.weight)
+    tiny = SeqGANEnv(**TINY)  # the tiny task never reads the paper-size file from the environment
+    assert tiny.oracle.vocab_size == 32
+    monkeypatch.delenv("SEQGAN_ORACLE_PARAMS")
+    assert not torch.equal(SeqGANEnv(discriminator=small_d()).oracle.out.weight, reference_oracle.out.weight)
