@@ -31,6 +31,7 @@ __all__ = [
     "quantangshi_files",
     "quatrain",
     "quatrains",
+    "fortune_poems",
 ]
 
 INSTALL_HINTS = {
@@ -39,7 +40,8 @@ INSTALL_HINTS = {
     "poems": (
         "mkdir -p data/chinese-poetry && cd data/chinese-poetry && npm pack chinese-poetry && "
         "tar xzf chinese-poetry-*.tgz   (then pass --source data/chinese-poetry/package/dist/quantangshi; "
-        "do not npm install it)"
+        "do not npm install it). A tiny alternative: apt-get install fortunes-zh and pass "
+        "--source /usr/share/games/fortunes/tang300"
     ),
 }
 
@@ -201,11 +203,33 @@ def _records(files: Iterable[Path]) -> Iterator[dict[str, Any]]:
         yield from (r for r in data if isinstance(r, dict))
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def fortune_poems(path: str | Path) -> list[list[str]]:
+    """The poems of a fortune-format file such as ``/usr/share/games/fortunes/tang300`` of the Debian package
+    ``fortunes-zh`` (GPL-3+): records separated by ``%`` lines; the coloured title and author lines are skipped.
+    Each poem is returned as its list of text lines."""
+    poems: list[list[str]] = []
+    for record in re.split(r"(?m)^%\s*$", Path(path).read_text(encoding="utf-8", errors="replace")):
+        lines = [ln.strip() for ln in record.splitlines() if ln.strip() and not _ANSI.search(ln)]
+        if lines:
+            poems.append(lines)
+    return poems
+
+
 def quatrains(source: str | Path, *, unique: bool = True) -> list[str]:
-    """All five-character quatrains in a chinese-poetry ``quantangshi`` folder, as 20-character strings
-    (Traditional characters, as the package has them), duplicates removed in first-seen order."""
+    """All five-character quatrains in a chinese-poetry ``quantangshi`` folder (or one of its JSON files), as
+    20-character strings (Traditional characters, as the package has them), duplicates removed in first-seen
+    order. A non-JSON file is read as a fortune file (:func:`fortune_poems`; e.g. fortunes-zh's ``tang300``,
+    36 quatrains in Simplified characters)."""
+    src = Path(source)
+    if src.is_file() and src.suffix != ".json":
+        records: Iterable[dict[str, Any]] = ({"paragraphs": p} for p in fortune_poems(src))
+    else:
+        records = _records(quantangshi_files(src))
     out, seen = [], set()
-    for rec in _records(quantangshi_files(source)):
+    for rec in records:
         q = quatrain(rec.get("paragraphs") or [])
         if q is None or (unique and q in seen):
             continue
