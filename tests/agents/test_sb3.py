@@ -1,0 +1,258 @@
+"""The SB3 side: VecEnv adapter, features extractor, discriminator callback, whole-setup checkpoints, PPO learning."""
+
+from __future__ import annotations
+
+import copy
+import csv
+
+import numpy as np
+import pytest
+import torch
+from gymnasium.vector import AutoresetMode
+from seqgan_env.agents.sb3 import (
+    DiscriminatorCallback,
+    SB3VecEnvAdapter,
+    TokenSequenceExtractor,
+    generator_policy_kwargs,
+    generator_to_policy,
+    load_setup,
+    make_discriminator_step,
+    make_sb3_env,
+    policy_to_generator,
+    sample_policy_sequences,
+    save_setup,
+)
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import configure
+
+from seqgan_env.config import DataConfig
+from seqgan_env.data import make_oracle_data
+from seqgan_env.generator import Generator
+from seqgan_env.training import make_discriminator_optimizer, train_discriminator
+
+V, T = 32, 8  # the "tiny" preset
+
+
+def tiny_env(num_envs: int = 4, **kwargs) -> SB3VecEnvAdapter:
+    kw = {"preset": "tiny", "reward_mode": "shaped", "num_rollouts": 2, "seed": 0, **kwargs}
+    return make_sb3_env(num_envs=num_envs, **kw)
+
+
+# ---------------------------------------------------------------------- env conformance
+def test_sb3_check_env_on_single_env():
+    from stable_baselines3.common.env_checker import check_env
+
+    from seqgan_env.env import SeqGANEnv
+
+    for mode in ("shaped", "terminal", "mc"):
+        env = SeqGANEnv(preset="tiny", reward_mode=mode, num_rollouts=2, seed=0)
+        check_env(env, warn=True)
+        env.close()
+
+
+def test_adapter_requires_same_step():
+    from seqgan_env.env import SeqGANVectorEnv
+
+    venv = SeqGANVectorEnv(num_envs=2, preset="tiny", num_rollouts=2, seed=0, autoreset_mode=AutoresetMode.NEXT_STEP)
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        SB3VecEnvAdapter(venv)
+
+
+@pytest.mark.parametrize("mode", ["shaped", "terminal", "mc"])
+def test_vecenv_adapter_conformance(mode):
+    n = 3
+    env = tiny_env(n, reward_mode=mode)
+    assert env.num_envs == n and env.observation_space.shape == (T,) and env.action_space.n == V
+    env.seed(7)
+    obs = env.reset()
+    assert isinstance(obs, np.ndarray) and obs.shape == (n, T) and (obs == V).all()
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, V, size=(T, n))
+    total = np.zeros(n)
+    for t in range(T):
+        env.step_async(actions[t])
+        obs, rewards, dones, infos = env.step_wait()
+        assert obs.shape == (n, T) and rewards.dtype == np.float32 and rewards.shape == (n,)
+        assert dones.dtype == bool and dones.shape == (n,) and isinstance(infos, list) and len(infos) == n
+        total += rewards
+        if t < T - 1:
+            assert not dones.any()
+            np.testing.assert_array_equal(obs[:, : t + 1], actions[: t + 1].T)  # the prefix so far
+            assert (obs[:, t + 1 :] == V).all()
+            assert all("terminal_observation" not in i for i in infos)
+        else:
+            assert dones.all()
+            assert (obs == V).all(), "a done env must already be reset (SB3 auto-resets in the same step)"
+            for i, info in enumerate(infos):
+                np.testing.assert_array_equal(info["terminal_observation"], actions[:, i])
+                assert info["TimeLimit.truncated"] is False
+    # returns are bounded like the reward mode says: D in [0, 1] ("shaped": D(Y) - Q_0 in [-1, 1]; "mc": sum of Q_t)
+    assert np.isfinite(total).all()
+    assert (np.abs(total) <= (T if mode == "mc" else 1.0) + 1e-5).all()
+    # the attribute and method API
+    assert env.get_attr("vocab_size") == [V] * n and env.get_attr("seq_len", indices=[0, 2]) == [T, T]
+    assert env.env_is_wrapped(object) == [False] * n
+    masks = env.env_method("action_masks")
+    assert len(masks) == n and masks[0].shape == (V,) and masks[0].all()
+    env.set_attr("some_flag", 3)
+    assert env.get_attr("some_flag") == [3] * n
+    env.close()
+
+
+def test_adapter_seeding_reproduces_rewards():
+    def run():
+        env = tiny_env(2, reward_mode="mc", seed=None)
+        env.seed(11)
+        env.reset()
+        out = [env.step(np.array([t, 2 * t]))[1] for t in range(T)]
+        env.close()
+        return np.stack(out)
+
+    a, b = run(), run()
+    np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------------- the extractor and the generator layout
+def test_policy_in_generator_layout_equals_generator():
+    env = tiny_env(2)
+    g = Generator(env.unwrapped.generator.config, seed=3)
+    model = PPO("MlpPolicy", env, policy_kwargs=generator_policy_kwargs(g), n_steps=8, batch_size=16, seed=0)
+    tokens = g.sample(6, generator=torch.Generator().manual_seed(0))
+    lengths = torch.tensor([0, 1, 3, 5, 7, 7])
+    obs = torch.full((6, T), float(V))
+    for i, n in enumerate(lengths.tolist()):
+        obs[i, :n] = tokens[i, :n].float()
+    h, _ = g.prefix_states(tokens)
+    ref = torch.log_softmax(g.out(h[torch.arange(6), lengths]), -1)
+    got = model.policy.get_distribution(obs).distribution.logits
+    assert (got - ref).abs().max() > 1e-2  # before the copy: a different network
+    generator_to_policy(g, model.policy)
+    got = model.policy.get_distribution(obs).distribution.logits
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+    g2 = Generator(g.config, seed=99)
+    policy_to_generator(model.policy, g2)
+    torch.testing.assert_close(g2.log_probs(tokens), g.log_probs(tokens), atol=1e-5, rtol=1e-5)
+    env.close()
+
+
+def test_gru_extractor_trains_with_a2c():
+    env = tiny_env(2, reward_mode="terminal")
+    kwargs = {"features_extractor_class": TokenSequenceExtractor,
+              "features_extractor_kwargs": {"emb_dim": 8, "hidden_dim": 8, "rnn": "gru"}}
+    model = A2C("MlpPolicy", env, policy_kwargs=kwargs, n_steps=T, seed=0)
+    before = [p.detach().clone() for p in model.policy.features_extractor.parameters()]
+    model.learn(4 * T * 2)
+    after = list(model.policy.features_extractor.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    ext = model.policy.features_extractor
+    out = ext(torch.full((5, T), float(V)))
+    assert out.shape == (5, 8)
+    env.close()
+
+
+# ---------------------------------------------------------------------- PPO learns with the callback running
+def _pretrained_setup(num_envs: int = 8):
+    """Tiny env with a random-init G and a D pretrained (3 rounds) on oracle data vs G's samples: D(G) ~ 0.33."""
+    env = tiny_env(num_envs, reward_mode="shaped", num_rollouts=4, seed=0)
+    base = env.unwrapped
+    data = make_oracle_data(base.oracle, DataConfig(num_train=1024, num_test=256, num_eval=256, seed=0))
+    rng = torch.Generator().manual_seed(0)
+    opt = make_discriminator_optimizer(base.discriminator)
+    for _ in range(3):
+        fake = base.generator.sample(1024, generator=rng)
+        train_discriminator(base.discriminator, opt, data.train, fake, epochs=2, rng=rng)
+    return env, data, opt
+
+
+def test_ppo_learns_with_discriminator_callback(tmp_path):
+    """PPO (warm-started from G, rollouts synced to the policy) raises the D score of its samples, both under a frozen
+    snapshot of the pretrained D and under the live D the callback keeps retraining."""
+    torch.manual_seed(0)
+    env, data, opt = _pretrained_setup()
+    base = env.unwrapped
+    frozen_d = copy.deepcopy(base.discriminator)  # the fixed yardstick
+    model = PPO("MlpPolicy", env, policy_kwargs=generator_policy_kwargs(base.generator), n_steps=2 * T,
+                batch_size=64, n_epochs=4, learning_rate=3e-3, ent_coef=0.0, seed=0)
+    generator_to_policy(base.generator, model.policy)
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+
+    def d_score(d) -> float:
+        return float(d.prob_real(sample_policy_sequences(model, 512, T, V, seed=123)).mean())
+
+    before, live_before = d_score(frozen_d), d_score(base.discriminator)
+    d_before = {k: v.clone() for k, v in base.discriminator.state_dict().items()}
+    cb = DiscriminatorCallback(
+        make_discriminator_step(base.discriminator, data.train, optimizer=opt, epochs=1, seed=0),
+        discriminator=base.discriminator, every_rollouts=2, num_negatives=128, sync_generator=base.generator,
+    )
+    model.learn(40 * 2 * T * 8, callback=cb)
+    after, live_after = d_score(frozen_d), d_score(base.discriminator)
+    assert cb.rollouts == 40 and cb.rounds == 20 and len(cb.history) == 20
+    with open(tmp_path / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {"gan/d_loss", "gan/d_acc", "gan/d_score_fake", "gan/rounds"} <= set(rows[0])
+    assert float(rows[-1]["gan/rounds"]) == 20
+    assert any(not torch.equal(v, base.discriminator.state_dict()[k]) for k, v in d_before.items())
+    # the env's rollout generator is the policy (synced at the end of training)
+    h = model.policy.get_distribution(torch.full((1, T), float(V))).distribution.logits
+    g_logits = torch.log_softmax(base.generator.out(base.generator.initial_state(1)[0]), -1)
+    torch.testing.assert_close(h, g_logits, atol=1e-5, rtol=1e-5)
+    assert after > before + 0.2, (before, after)
+    assert live_after > live_before + 0.05, (live_before, live_after)
+    env.close()
+
+
+# ---------------------------------------------------------------------- whole-setup save and load
+def test_save_load_setup_roundtrip(tmp_path):
+    env = tiny_env(2, reward_mode="shaped")
+    base = env.unwrapped
+    model = PPO("MlpPolicy", env, policy_kwargs=generator_policy_kwargs(base.generator), n_steps=T, batch_size=16,
+                seed=0)
+    model.learn(2 * T * 2)
+    with torch.no_grad():
+        base.discriminator.out.bias.add_(0.5)  # make D differ from a freshly built one
+        base.generator.out.bias.add_(0.25)
+    save_setup(tmp_path / "run", model, env, extra={"note": "x"})
+    loaded = load_setup(tmp_path / "run")
+    assert type(loaded.model) is PPO and loaded.extra == {"note": "x"}
+    obs = sample_policy_sequences(model, 64, T, V, seed=5).numpy()
+    obs[:, 4:] = V
+    a1, _ = model.predict(obs, deterministic=True)
+    a2, _ = loaded.model.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(a1, a2)
+    for k, v in base.discriminator.state_dict().items():
+        torch.testing.assert_close(loaded.discriminator.state_dict()[k], v, rtol=0, atol=0)
+    assert loaded.env.unwrapped.discriminator is loaded.discriminator
+    for k, v in base.generator.state_dict().items():
+        torch.testing.assert_close(loaded.env.unwrapped.generator.state_dict()[k], v, rtol=0, atol=0)
+    assert loaded.env.env_kwargs["reward_mode"] == "shaped" and loaded.env.num_envs == 2
+    loaded.model.learn(T * 2)  # the loaded model trains on the rebuilt env
+    env.close()
+    loaded.env.close()
+
+
+def test_buffer_negatives_are_the_rollouts_finished_sequences():
+    """negatives="buffer": D is trained on exactly the sequences the policy finished in the rollout just collected."""
+    env = tiny_env(2, reward_mode="terminal")
+    base = env.unwrapped
+    finished: list[np.ndarray] = []
+    seen: list[torch.Tensor] = []
+
+    class Collect(BaseCallback):
+        def _on_step(self) -> bool:
+            finished.extend(i["terminal_observation"] for i in self.locals["infos"] if "terminal_observation" in i)
+            return True
+
+    def step(fake: torch.Tensor) -> dict[str, float]:
+        seen.append(fake.clone())
+        return {"d_loss": 0.0, "d_acc": 1.0}
+
+    model = PPO("MlpPolicy", env, policy_kwargs=generator_policy_kwargs(base.generator), n_steps=2 * T,
+                batch_size=16, seed=0)
+    cb = DiscriminatorCallback(step, negatives="buffer", discriminator=base.discriminator)
+    model.learn(2 * 2 * T * 2, callback=[Collect(), cb])
+    assert len(seen) == 2 and all(f.shape == (4, T) for f in seen)
+    got = sorted(map(tuple, torch.cat(seen).tolist()))
+    assert got == sorted(tuple(int(x) for x in f) for f in finished)
+    env.close()
