@@ -112,6 +112,36 @@ class ReinforceAgent:
         reward_fn.update_rollout_policy()
         return metrics
 
+    @torch.no_grad()
+    def collect_from_vector_env(
+        self, envs: Any, rng: torch.Generator, *, seed: int | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Play one episode in each env of a ``SeqGANVectorEnv`` (reward mode "mc") with G as the policy.
+
+        Resets ``envs`` (with ``seed``), then for t = 1..T samples y_t ~ G(. | Y_{1:t-1}) for every env (from
+        ``rng``) and steps all envs at once. Returns ``tokens`` (num_envs, T) long and ``rewards`` (num_envs, T)
+        float, where ``rewards[:, t-1]`` is the env's reward for y_t (Q_t in mode "mc"), ready for :meth:`update`.
+        """
+        import numpy as np
+
+        g = self.generator
+        b, t_len = int(envs.num_envs), g.seq_len
+        envs.reset(seed=seed)
+        w = g.weights()
+        h, c = g.initial_state(b)
+        tokens = torch.empty(b, t_len, dtype=torch.long)
+        rewards = torch.empty(b, t_len, dtype=torch.float32)
+        from seqgan_env.generator import lstm_cell, sample_categorical
+
+        for t in range(t_len):
+            tok = sample_categorical(h @ w.w_out.T + w.b_out, generator=rng)
+            _, r, _, _, _ = envs.step(tok.cpu().numpy().astype(np.int64))
+            tokens[:, t] = tok.cpu()
+            rewards[:, t] = torch.as_tensor(np.asarray(r, dtype=np.float32))
+            if t + 1 < t_len:
+                h, c = lstm_cell(w.emb[tok], h, c, w.w_ih, w.w_hh, w.bias)
+        return tokens, rewards
+
     # ------------------------------------------------------------------ the gradient step
     def loss(self, tokens: Tensor, rewards: Tensor) -> Tensor:
         """The policy-gradient loss. ``tokens`` (B, T) long, ``rewards`` (B, T) float (Q_t) -> scalar with grad."""
@@ -141,8 +171,8 @@ class ReinforceAgent:
         loss = self.loss(tokens, rewards)
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
-                f"policy-gradient loss is {float(loss)} at generator step {self.steps}; stopping. Lower the "
-                "learning rate or check the rewards."
+                f"policy-gradient loss is {float(loss.detach())} at generator step {self.steps}; stopping. "
+                "Lower the learning rate or check the rewards."
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

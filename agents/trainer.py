@@ -1,0 +1,730 @@
+"""The adversarial trainer: MLE pretraining, D pretraining, alternating G/D rounds, an MLE-only baseline.
+
+The schedule (:class:`ScheduleConfig`, paper defaults) runs four phases in order; each is a list of *units*:
+
+====================  =========================================================================================
+phase                 unit
+====================  =========================================================================================
+``"mle"``             one MLE epoch over the training set (paper: 120)
+``"d_pretrain"``      one D pretraining round: fresh negatives, then ``d_pretrain_epochs`` epochs (paper: 50 x 3)
+``"adversarial"``     one round: ``g_steps`` agent steps, then ``d_steps`` x ``discriminator_step()`` of
+                      ``d_epochs`` epochs each (paper: 200 rounds of 1 G step and 5 x 3 D epochs)
+``"mle_baseline"``    one MLE epoch of a copy of G taken at the end of MLE pretraining (the paper's MLE row)
+====================  =========================================================================================
+
+**Evaluation** (after unit i of the "mle", "adversarial" and "mle_baseline" phases when ``i % eval_every == 0``
+or i is the last unit, as the reference code): NLL-oracle of ``eval_samples`` sequences drawn from a fixed random
+stream (the same stream every time, so MLE and SeqGAN are compared on common random numbers), NLL-test on the
+held-out set, and, once D exists, ``d_loss``/``d_acc`` of D on ``d_eval_samples`` of those samples against as
+many held-out real ones, and ``g_reward`` = mean D(Y) of those samples. The x axis (``epoch``) counts MLE epochs
+and then one per adversarial round / baseline epoch, as the paper's learning-curve figure.
+
+**Same budget for the MLE-only baseline.** The baseline continues MLE from the pretrained generator for
+``baseline_epochs`` epochs (default: ``adv_rounds``), i.e. one MLE epoch per adversarial round: the same number
+of x-axis epochs as the paper's figure. This is the generous choice for MLE: it gets ceil(num_train / batch)
+generator updates per round (157 at the paper's sizes) where SeqGAN gets ``g_steps`` (1). The summary records
+both update counts and both wall times.
+
+**Checkpoints and resume.** ``out_dir/checkpoint.pt`` is written (to a temporary file, then ``os.replace``)
+after every ``checkpoint_every`` units of any phase, at every phase change and when ``run`` stops early. It
+holds the agent, D and its optimizer, the MLE optimizer, the baseline copy, the rollout policy's delayed copy,
+every random state the trainer uses (its own ``torch.Generator`` streams and torch's global CPU/CUDA state, which
+D's dropout draws from; the trainer uses no Python ``random`` or NumPy randomness), the metric rows and the
+elapsed time. :meth:`AdversarialTrainer.load_checkpoint` validates the file (readable, version, same
+configuration fingerprint) before changing anything, so a resumed run repeats an uninterrupted one with the
+same seed exactly (same thread count and device assumed) and a bad file leaves everything untouched.
+
+**Non-finite losses** raise :class:`TrainingStopped` (a :class:`~seqgan_env.training.NonFiniteLossError`); no
+checkpoint is written after the failure, so the last good one survives.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from seqgan_env.config import MLEConfig
+from seqgan_env.data import OracleData
+from seqgan_env.discriminator import Discriminator
+from seqgan_env.generator import Generator
+from seqgan_env.metrics import nll_test, sequence_nll
+from seqgan_env.rewards import RolloutReward
+from seqgan_env.training import (
+    DiscriminatorStats,
+    NonFiniteLossError,
+    make_discriminator_optimizer,
+    make_generator_optimizer,
+    mle_epoch,
+    train_discriminator,
+)
+
+from .protocol import GeneratorAgent
+
+__all__ = [
+    "ScheduleConfig",
+    "AdversarialTrainer",
+    "CheckpointError",
+    "TrainingStopped",
+    "METRIC_COLUMNS",
+    "PHASES",
+    "plot_learning_curve",
+]
+
+CHECKPOINT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+PHASES: tuple[str, ...] = ("mle", "d_pretrain", "adversarial", "mle_baseline", "done")
+METRIC_COLUMNS: tuple[str, ...] = (
+    "phase", "step", "epoch", "nll_oracle", "nll_test", "d_loss", "d_acc", "g_reward", "seconds",
+)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable, from another version or from an incompatible configuration."""
+
+
+class TrainingStopped(NonFiniteLossError):
+    """Training stopped on a non-finite loss; ``checkpoint`` is the last good checkpoint (or None)."""
+
+    def __init__(self, message: str, checkpoint: Path | None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """The adversarial schedule (defaults: the paper / reference code).
+
+    Attributes:
+        mle_epochs: MLE pretraining epochs (120).
+        d_pretrain_rounds: D pretraining rounds, each with fresh negatives (50).
+        d_pretrain_epochs: epochs per D pretraining round (3).
+        adv_rounds: adversarial rounds (200).
+        g_steps: agent generator steps per round (1).
+        d_steps: discriminator retrainings per round, each with fresh negatives (5).
+        d_epochs: epochs per discriminator retraining (3).
+        eval_every: evaluate after unit i when i % eval_every == 0 and after the last unit (5).
+        num_negatives: generated negatives per D training call; None means the training-set size (paper). D sees
+            as many positives: the whole training set when num_negatives >= its size, else a fresh random subset.
+        batch_size: D batch size (64). (G's MLE batch is ``MLEConfig.batch_size``, the PG batch the agent's.)
+        eval_samples: generated sequences scored for NLL-oracle (9,984 = 156 x 64, reference code).
+        d_eval_samples: generated and held-out real sequences for the d_loss/d_acc/g_reward columns.
+        checkpoint_every: write a checkpoint every this many units of any phase (and at phase changes).
+        baseline_epochs: MLE-only baseline epochs; None means ``adv_rounds`` (the same x-axis budget); 0 skips it.
+    """
+
+    mle_epochs: int = 120
+    d_pretrain_rounds: int = 50
+    d_pretrain_epochs: int = 3
+    adv_rounds: int = 200
+    g_steps: int = 1
+    d_steps: int = 5
+    d_epochs: int = 3
+    eval_every: int = 5
+    num_negatives: int | None = None
+    batch_size: int = 64
+    eval_samples: int = 9_984
+    d_eval_samples: int = 1_024
+    checkpoint_every: int = 5
+    baseline_epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("mle_epochs", "d_pretrain_rounds", "d_pretrain_epochs", "adv_rounds", "g_steps", "d_steps",
+                     "d_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 0.")
+        for name in ("eval_every", "batch_size", "eval_samples", "d_eval_samples", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
+        if self.num_negatives is not None and self.num_negatives < 1:
+            raise ValueError(f"num_negatives={self.num_negatives} must be >= 1 (or None: the training-set size).")
+        if self.baseline_epochs is not None and self.baseline_epochs < 0:
+            raise ValueError(f"baseline_epochs={self.baseline_epochs} must be >= 0 (or None: adv_rounds).")
+
+    @property
+    def resolved_baseline_epochs(self) -> int:
+        return self.adv_rounds if self.baseline_epochs is None else self.baseline_epochs
+
+
+def _atomic_write_bytes(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, mode) as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+class AdversarialTrainer:
+    """Runs the SeqGAN schedule for any :class:`GeneratorAgent`.
+
+    Args:
+        agent: the generator agent (its ``generator`` is pretrained by MLE here).
+        discriminator: D_phi, trained here with Adam at ``discriminator.config.lr``.
+        oracle: the frozen oracle that scores NLL-oracle.
+        data: real training and held-out sequences (:func:`seqgan_env.data.make_oracle_data`).
+        schedule: the schedule (paper defaults).
+        mle: MLE options for pretraining and the baseline (paper defaults).
+        seed: seeds every random stream the trainer owns and, at the start of a fresh run, torch's global RNG.
+        out_dir: where ``metrics.csv``, ``summary.json``, ``checkpoint.pt`` and ``tb/`` go; None writes nothing.
+        progress: show tqdm progress bars.
+        tensorboard: write TensorBoard scalars to ``out_dir/tb``.
+        extra_config: JSON-able settings of the caller (e.g. the example's arguments) stored in the checkpoint
+            and the summary, and compared on resume.
+    """
+
+    def __init__(
+        self,
+        agent: GeneratorAgent,
+        discriminator: Discriminator,
+        oracle: Generator,
+        data: OracleData,
+        *,
+        schedule: ScheduleConfig | None = None,
+        mle: MLEConfig | None = None,
+        seed: int = 0,
+        out_dir: str | os.PathLike[str] | None = None,
+        progress: bool = False,
+        tensorboard: bool = True,
+        extra_config: dict[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(agent, GeneratorAgent):
+            raise TypeError(
+                f"{type(agent).__name__} does not implement GeneratorAgent (generator, make_reward_fn, "
+                "generator_step, state_dict, load_state_dict)."
+            )
+        self.agent = agent
+        self.generator = agent.generator
+        self.discriminator = discriminator
+        self.oracle = oracle
+        self.data = data
+        self.schedule = schedule = schedule or ScheduleConfig()
+        self.mle = mle or MLEConfig(epochs=schedule.mle_epochs)
+        self.seed = int(seed)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress
+        self.tensorboard = tensorboard
+        self.extra_config = dict(extra_config or {})
+        dev = self.generator.device
+        self.device = dev
+        # every random stream the trainer owns (CPU ones shuffle, device ones sample)
+        self.rngs: dict[str, torch.Generator] = {
+            "mle_shuffle": torch.Generator().manual_seed(self.seed * 7919 + 1),
+            "d_shuffle": torch.Generator().manual_seed(self.seed * 7919 + 2),
+            "d_sample": torch.Generator(device=dev).manual_seed(self.seed * 7919 + 3),
+            "agent": torch.Generator(device=dev).manual_seed(self.seed * 7919 + 4),
+            "baseline_shuffle": torch.Generator().manual_seed(self.seed * 7919 + 5),
+        }
+        self.mle_optimizer = make_generator_optimizer(self.generator, self.mle.lr)
+        self.d_optimizer = make_discriminator_optimizer(discriminator)
+        self.reward_fn: RolloutReward | None = None
+        self.baseline_generator: Generator | None = None
+        self.baseline_optimizer: torch.optim.Optimizer | None = None
+        self._baseline_snapshot: dict[str, Any] | None = None
+        self.phase = "mle"
+        self.index = 0  # units done in the current phase
+        self.started = False
+        self.rows: list[dict[str, Any]] = []
+        self.elapsed: dict[str, float] = {p: 0.0 for p in PHASES[:-1]}
+        self.cpu: dict[str, float] = {p: 0.0 for p in PHASES[:-1]}  # process CPU seconds (contention-free cost)
+        self.last_d_stats: DiscriminatorStats | None = None
+        self.last_g_metrics: dict[str, float] = {}
+        self._writer: Any = None
+        self._unit_t0: float | None = None
+
+    # ------------------------------------------------------------------ bookkeeping
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.out_dir / CHECKPOINT_NAME if self.out_dir is not None else None
+
+    def phase_length(self, phase: str) -> int:
+        s = self.schedule
+        return {
+            "mle": s.mle_epochs,
+            "d_pretrain": s.d_pretrain_rounds,
+            "adversarial": s.adv_rounds,
+            "mle_baseline": s.resolved_baseline_epochs,
+            "done": 0,
+        }[phase]
+
+    def fingerprint(self) -> str:
+        """A JSON string of everything a checkpoint must agree on to be resumed by this trainer."""
+        agent_state = self.agent.state_dict()
+        data_sum = hashlib.sha256(self.data.train.cpu().numpy().tobytes() + self.data.test.cpu().numpy().tobytes())
+        oracle_sum = hashlib.sha256()
+        for v in self.oracle.state_dict().values():
+            oracle_sum.update(v.detach().cpu().float().numpy().tobytes())
+        fp = {
+            "schedule": asdict(self.schedule),
+            "mle": asdict(self.mle),
+            "agent_type": type(self.agent).__name__,
+            "agent_config": agent_state.get("config"),
+            "generator": asdict(self.generator.config),
+            "discriminator": asdict(self.discriminator.config),
+            "seed": self.seed,
+            "data_sha256": data_sum.hexdigest(),
+            "oracle_sha256": oracle_sum.hexdigest(),
+            "extra": self.extra_config,
+        }
+        return json.dumps(fp, sort_keys=True, default=str)
+
+    def _x(self, phase: str, i: int) -> int:
+        """The learning-curve x value (epochs) after unit i (0-based) of ``phase``."""
+        if phase == "mle":
+            return i + 1
+        return self.schedule.mle_epochs + (i + 1 if phase in ("adversarial", "mle_baseline") else 0)
+
+    def _total_seconds(self) -> float:
+        return sum(self.elapsed.values())
+
+    # ------------------------------------------------------------------ logging
+    def _tb(self) -> Any:
+        if self._writer is None and self.tensorboard and self.out_dir is not None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.out_dir / "tb"))
+        return self._writer
+
+    def _scalars(self, prefix: str, values: dict[str, float], step: int) -> None:
+        w = self._tb()
+        if w is None:
+            return
+        for k, v in values.items():
+            if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
+                w.add_scalar(f"{prefix}/{k}", v, step)
+
+    def _add_row(self, row: dict[str, Any]) -> None:
+        full = {c: row.get(c, math.nan) for c in METRIC_COLUMNS}
+        running = time.perf_counter() - self._unit_t0 if self._unit_t0 is not None else 0.0
+        full["seconds"] = round(self._total_seconds() + running, 3)
+        self.rows.append(full)
+        self._write_csv()
+        curve = {"mle": "mle", "mle_baseline": "mle", "adversarial": "seqgan"}.get(full["phase"])
+        if curve is not None:
+            self._scalars(f"nll_oracle_{curve}", {"nll_oracle": full["nll_oracle"]}, int(full["epoch"]))
+            self._scalars(f"nll_test_{curve}", {"nll_test": full["nll_test"]}, int(full["epoch"]))
+        self._scalars(full["phase"], {k: full[k] for k in ("d_loss", "d_acc", "g_reward")}, int(full["step"]))
+
+    def _write_csv(self) -> None:
+        if self.out_dir is None:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+
+        def write(fh: Any) -> None:
+            w = csv.writer(fh)
+            w.writerow(METRIC_COLUMNS)
+            for r in self.rows:
+                w.writerow([_fmt(r[c]) for c in METRIC_COLUMNS])
+
+        _atomic_write_bytes(self.out_dir / "metrics.csv", write, mode="w")
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(self, model: Generator | None = None, *, with_discriminator: bool = True) -> dict[str, float]:
+        """NLL-oracle, NLL-test and (optionally) D's loss/accuracy and mean score on fresh samples of ``model``.
+
+        Samples come from a fixed stream (seeded from the trainer's seed), so the call is a pure function of the
+        models and does not move any training random state.
+        """
+        model = model or self.generator
+        s = self.schedule
+        rng = torch.Generator(device=model.device).manual_seed(self.seed * 7919 + 99)
+        samples = model.sample_batches(s.eval_samples, 1024, generator=rng)
+        out = {
+            "nll_oracle": sequence_nll(self.oracle, samples.to(self.oracle.device), batch_size=1024),
+            "nll_test": nll_test(model, self.data.test, batch_size=1024),
+            "d_loss": math.nan,
+            "d_acc": math.nan,
+            "g_reward": math.nan,
+        }
+        if with_discriminator:
+            k = min(s.d_eval_samples, samples.shape[0], self.data.test.shape[0])
+            d = self.discriminator
+            was = d.training
+            d.eval()
+            try:
+                tokens = torch.cat([samples[:k], self.data.test[:k]]).to(d.device)
+                labels = torch.cat([torch.zeros(k, dtype=torch.long), torch.ones(k, dtype=torch.long)]).to(d.device)
+                logits = d(tokens)
+                out["d_loss"] = float(torch.nn.functional.cross_entropy(logits, labels))
+                out["d_acc"] = float((logits.argmax(-1) == labels).float().mean())
+                out["g_reward"] = float(torch.softmax(logits[:k], -1)[:, 1].mean())
+            finally:
+                d.train(was)
+        return out
+
+    # ------------------------------------------------------------------ discriminator
+    def _negatives_and_positives(self) -> tuple[Tensor, Tensor]:
+        train = self.data.train
+        n = self.schedule.num_negatives or train.shape[0]
+        fake = self.generator.sample_batches(n, 1024, generator=self.rngs["d_sample"])
+        if n >= train.shape[0]:
+            real = train
+        else:
+            real = train[torch.randperm(train.shape[0], generator=self.rngs["d_shuffle"])[:n].to(train.device)]
+        return real, fake
+
+    def discriminator_step(self, epochs: int | None = None) -> DiscriminatorStats:
+        """One discriminator retraining: fresh negatives from the current G, then ``epochs`` epochs.
+
+        ``epochs`` defaults to ``schedule.d_epochs``. Public so that agents with their own training loop (the SB3
+        wrapper's callback) can retrain D between policy updates. Returns the mean training loss and accuracy.
+        """
+        real, fake = self._negatives_and_positives()
+        stats = train_discriminator(
+            self.discriminator, self.d_optimizer, real, fake,
+            epochs=self.schedule.d_epochs if epochs is None else epochs,
+            batch_size=self.schedule.batch_size, rng=self.rngs["d_shuffle"],
+        )
+        self.last_d_stats = stats
+        return stats
+
+    def ensure_reward_fn(self) -> RolloutReward:
+        """The agent's reward function over this trainer's discriminator (built on first use)."""
+        if self.reward_fn is None:
+            self.reward_fn = self.agent.make_reward_fn(self.discriminator)
+        return self.reward_fn
+
+    # ------------------------------------------------------------------ units
+    def _should_eval(self, i: int, n: int) -> bool:
+        return i % self.schedule.eval_every == 0 or i == n - 1
+
+    def _unit(self) -> None:
+        phase, i, n = self.phase, self.index, self.phase_length(self.phase)
+        if phase == "mle":
+            loss = mle_epoch(self.generator, self.mle_optimizer, self.data.train, self.mle,
+                             rng=self.rngs["mle_shuffle"])
+            self._scalars("mle", {"train_nll": loss}, i)
+            if self._should_eval(i, n):
+                ev = self.evaluate(with_discriminator=False)
+                self._add_row({"phase": "mle", "step": i, "epoch": self._x("mle", i), **ev})
+        elif phase == "d_pretrain":
+            stats = self.discriminator_step(self.schedule.d_pretrain_epochs)
+            self._add_row({"phase": "d_pretrain", "step": i, "epoch": self._x("d_pretrain", i),
+                           "d_loss": stats.loss, "d_acc": stats.accuracy})
+        elif phase == "adversarial":
+            reward_fn = self.ensure_reward_fn()
+            g_metrics: list[dict[str, float]] = []
+            for _ in range(self.schedule.g_steps):
+                g_metrics.append(self.agent.generator_step(reward_fn, self.rngs["agent"]))
+            for _ in range(self.schedule.d_steps):
+                self.discriminator_step()
+            if g_metrics:
+                self.last_g_metrics = {k: sum(m[k] for m in g_metrics) / len(g_metrics) for k in g_metrics[0]}
+                self._scalars("adversarial_g", self.last_g_metrics, i)
+            if self.last_d_stats is not None and self.schedule.d_steps:
+                self._scalars("adversarial_d", {"train_loss": self.last_d_stats.loss,
+                                                "train_acc": self.last_d_stats.accuracy}, i)
+            if self._should_eval(i, n):
+                ev = self.evaluate()
+                self._add_row({"phase": "adversarial", "step": i, "epoch": self._x("adversarial", i), **ev})
+        elif phase == "mle_baseline":
+            assert self.baseline_generator is not None and self.baseline_optimizer is not None
+            loss = mle_epoch(self.baseline_generator, self.baseline_optimizer, self.data.train, self.mle,
+                             rng=self.rngs["baseline_shuffle"])
+            self._scalars("mle_baseline", {"train_nll": loss}, i)
+            if self._should_eval(i, n):
+                ev = self.evaluate(self.baseline_generator)
+                self._add_row({"phase": "mle_baseline", "step": i, "epoch": self._x("mle_baseline", i), **ev})
+
+    def _enter(self, phase: str) -> None:
+        """Move to ``phase`` (skipping empty phases) and do its one-time set-up."""
+        prev = self.phase
+        self.phase, self.index = phase, 0
+        if prev == "mle":
+            if not any(r["phase"] == "mle" for r in self.rows):  # no MLE epochs: log the starting point
+                ev = self.evaluate(with_discriminator=False)
+                self._add_row({"phase": "mle", "step": 0, "epoch": 0, **ev})
+            self._baseline_snapshot = {
+                "generator": copy.deepcopy(self.generator.state_dict()),
+                "optimizer": copy.deepcopy(self.mle_optimizer.state_dict()),
+            }
+        if phase == "mle_baseline":
+            self._make_baseline()
+        if phase != "done" and self.phase_length(phase) == 0:
+            self._enter(PHASES[PHASES.index(phase) + 1])
+
+    def _make_baseline(self) -> None:
+        assert self._baseline_snapshot is not None
+        g = copy.deepcopy(self.generator)
+        g.load_state_dict(self._baseline_snapshot["generator"])
+        opt = make_generator_optimizer(g, self.mle.lr)
+        opt.load_state_dict(self._baseline_snapshot["optimizer"])
+        self.baseline_generator, self.baseline_optimizer = g, opt
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, *, stop_after_rounds: int | None = None) -> dict[str, Any]:
+        """Run (or continue) the schedule to the end; returns :meth:`summary`.
+
+        Args:
+            stop_after_rounds: stop, after writing a checkpoint, once this many adversarial rounds are done
+                (for testing resume; ``None`` runs to the end). Returns the partial summary.
+
+        Raises:
+            TrainingStopped: a loss became NaN/inf; the last good checkpoint (if any) is left as it was.
+        """
+        from tqdm.auto import tqdm
+
+        if not self.started:
+            torch.manual_seed(self.seed)
+            self.started = True
+            if self.phase_length("mle") == 0:
+                self._enter("d_pretrain")
+        bars: dict[str, Any] = {}
+        try:
+            while self.phase != "done":
+                if stop_after_rounds is not None and self.phase == "adversarial" and self.index >= stop_after_rounds:
+                    self.save_checkpoint()
+                    return self.summary()
+                phase = self.phase
+                n = self.phase_length(phase)
+                if phase not in bars:
+                    for b in bars.values():
+                        b.close()
+                    bars[phase] = tqdm(total=n, initial=self.index, desc=phase, disable=not self.progress,
+                                       leave=True, dynamic_ncols=True)
+                t0 = self._unit_t0 = time.perf_counter()
+                c0 = time.process_time()
+                try:
+                    self._unit()
+                except NonFiniteLossError as exc:
+                    ck = self.checkpoint_path if self.checkpoint_path is not None and self.checkpoint_path.exists() \
+                        else None
+                    where = f"the last good checkpoint is {ck}" if ck else "no checkpoint was written yet"
+                    raise TrainingStopped(f"{exc} (in {phase} unit {self.index}); {where}.", ck) from exc
+                self.elapsed[phase] += time.perf_counter() - t0
+                self.cpu[phase] += time.process_time() - c0
+                self._unit_t0 = None
+                self.index += 1
+                bars[phase].update(1)
+                post = {k: f"{v:.3f}" for k, v in (self.rows[-1].items() if self.rows else [])
+                        if k in ("nll_oracle", "d_acc") and isinstance(v, float) and not math.isnan(v)}
+                bars[phase].set_postfix(post)
+                if self.index >= n:
+                    self._enter(PHASES[PHASES.index(phase) + 1])
+                    self.save_checkpoint()
+                elif self.index % self.schedule.checkpoint_every == 0:
+                    self.save_checkpoint()
+        finally:
+            for b in bars.values():
+                b.close()
+            if self._writer is not None:
+                self._writer.flush()
+        summary = self.summary()
+        if self.out_dir is not None:
+            _atomic_write_bytes(self.out_dir / "summary.json",
+                                lambda fh: fh.write(json.dumps(summary, indent=2, default=str)), mode="w")
+        return summary
+
+    def close(self) -> None:
+        """Close the TensorBoard writer."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # ------------------------------------------------------------------ results
+    def summary(self) -> dict[str, Any]:
+        """Final figures: the last evaluation of each curve, best SeqGAN value, budgets, timings and config."""
+
+        def last(phase: str) -> dict[str, Any] | None:
+            rows = [r for r in self.rows if r["phase"] == phase]
+            return rows[-1] if rows else None
+
+        pre, adv, base = last("mle"), last("adversarial"), last("mle_baseline")
+        mle_row = base or pre
+        adv_rows = [r for r in self.rows if r["phase"] == "adversarial"]
+        batches = math.ceil(self.data.train.shape[0] / self.mle.batch_size)
+        nan = math.nan
+        return {
+            "phase": self.phase,
+            "pretrain_nll_oracle": pre["nll_oracle"] if pre else nan,
+            "pretrain_nll_test": pre["nll_test"] if pre else nan,
+            "mle_nll_oracle": mle_row["nll_oracle"] if mle_row else nan,
+            "mle_nll_test": mle_row["nll_test"] if mle_row else nan,
+            "seqgan_nll_oracle": adv["nll_oracle"] if adv else nan,
+            "seqgan_nll_test": adv["nll_test"] if adv else nan,
+            "best_seqgan_nll_oracle": min((r["nll_oracle"] for r in adv_rows), default=nan),
+            "budget": {
+                "definition": "MLE-only continues MLE from the pretrained G for baseline_epochs epochs, one per "
+                              "adversarial round (the paper figure's x axis)",
+                "adv_rounds": self.schedule.adv_rounds,
+                "baseline_epochs": self.schedule.resolved_baseline_epochs,
+                "seqgan_generator_updates": self.schedule.adv_rounds * self.schedule.g_steps,
+                "mle_generator_updates": self.schedule.resolved_baseline_epochs * batches,
+            },
+            "timings_s": {k: round(v, 2) for k, v in self.elapsed.items()} | {"total": round(self._total_seconds(), 2)},
+            "cpu_s": {k: round(v, 2) for k, v in self.cpu.items()} | {"total": round(sum(self.cpu.values()), 2)},
+            "schedule": asdict(self.schedule),
+            "mle": asdict(self.mle),
+            "agent": {"type": type(self.agent).__name__, "config": self.agent.state_dict().get("config")},
+            "generator": asdict(self.generator.config),
+            "discriminator": asdict(self.discriminator.config),
+            "seed": self.seed,
+            "extra": self.extra_config,
+        }
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """The full trainer state (see the module docstring); loadable with ``torch.load(weights_only=True)``."""
+        reward_state = None
+        if self.reward_fn is not None and self.reward_fn.rollout_generator is not self.generator:
+            reward_state = self.reward_fn.rollout_generator.state_dict()
+        baseline = None
+        if self.baseline_generator is not None and self.baseline_optimizer is not None:
+            baseline = {"generator": self.baseline_generator.state_dict(),
+                        "optimizer": self.baseline_optimizer.state_dict()}
+        return {
+            "version": CHECKPOINT_VERSION,
+            "fingerprint": self.fingerprint(),
+            "phase": self.phase,
+            "index": self.index,
+            "started": self.started,
+            "agent": self.agent.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "d_optimizer": self.d_optimizer.state_dict(),
+            "mle_optimizer": self.mle_optimizer.state_dict(),
+            "reward_fn": {"built": self.reward_fn is not None, "rollout_generator": reward_state},
+            "baseline_snapshot": self._baseline_snapshot,
+            "baseline": baseline,
+            "rngs": {k: g.get_state() for k, g in self.rngs.items()},
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "rows": [dict(r) for r in self.rows],
+            "elapsed": dict(self.elapsed),
+            "cpu": dict(self.cpu),
+            "last_g_metrics": dict(self.last_g_metrics),
+        }
+
+    def save_checkpoint(self) -> Path | None:
+        """Write ``out_dir/checkpoint.pt`` atomically (tmp file + ``os.replace``). Returns its path."""
+        path = self.checkpoint_path
+        if path is None:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = self.state_dict()
+        _atomic_write_bytes(path, lambda fh: torch.save(state, fh))
+        return path
+
+    @staticmethod
+    def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Read and sanity-check a checkpoint file (or a run directory holding ``checkpoint.pt``)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / CHECKPOINT_NAME
+        if not path.is_file():
+            raise CheckpointError(f"no checkpoint at {path}; pass a run directory written with --out.")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001  torch raises many types for a damaged file
+            raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc}).") from exc
+        if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
+            got = state.get("version") if isinstance(state, dict) else type(state).__name__
+            raise CheckpointError(
+                f"{path} has checkpoint version {got!r}; this code reads version {CHECKPOINT_VERSION}."
+            )
+        missing = [k for k in ("fingerprint", "phase", "index", "agent", "discriminator", "rngs", "rows")
+                   if k not in state]
+        if missing or state["phase"] not in PHASES:
+            raise CheckpointError(f"{path} is incomplete (missing {missing or 'a valid phase'}).")
+        return state
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Restore the state saved in ``path``; nothing changes (in memory or on disk) if it is invalid.
+
+        Raises:
+            CheckpointError: unreadable, wrong version, or saved with a different configuration (the message
+                names the settings that differ).
+        """
+        state = self.read_checkpoint(path)
+        mine = json.loads(self.fingerprint())
+        theirs = json.loads(state["fingerprint"])
+        if mine != theirs:
+            diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+            details = "; ".join(f"{k}: checkpoint {theirs.get(k)!r} vs now {mine.get(k)!r}" for k in diff)
+            raise CheckpointError(f"checkpoint {path} was written with a different configuration ({details}).")
+        backup = copy.deepcopy(self.state_dict())
+        try:
+            self._load_state(state)
+        except Exception as exc:
+            self._load_state(backup)
+            raise CheckpointError(f"checkpoint {path} does not fit this trainer ({type(exc).__name__}: {exc}).") \
+                from exc
+        self._write_csv()  # metrics.csv as of the checkpoint (drops rows of units that will be redone)
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.agent.load_state_dict(state["agent"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.d_optimizer.load_state_dict(state["d_optimizer"])
+        self.mle_optimizer.load_state_dict(state["mle_optimizer"])
+        self._baseline_snapshot = state["baseline_snapshot"]
+        self.reward_fn = None
+        if state["reward_fn"]["built"]:
+            rf = self.ensure_reward_fn()
+            if state["reward_fn"]["rollout_generator"] is not None:
+                rf.rollout_generator.load_state_dict(state["reward_fn"]["rollout_generator"])
+        self.baseline_generator = self.baseline_optimizer = None
+        if state["baseline"] is not None:
+            self._make_baseline()
+            assert self.baseline_generator is not None and self.baseline_optimizer is not None
+            self.baseline_generator.load_state_dict(state["baseline"]["generator"])
+            self.baseline_optimizer.load_state_dict(state["baseline"]["optimizer"])
+        for k, g in self.rngs.items():
+            g.set_state(state["rngs"][k])
+        torch.set_rng_state(state["torch_rng"])
+        if torch.cuda.is_available() and state.get("cuda_rng"):
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.phase, self.index, self.started = state["phase"], int(state["index"]), bool(state["started"])
+        self.rows = [dict(r) for r in state["rows"]]
+        self.elapsed = {p: 0.0 for p in PHASES[:-1]} | dict(state["elapsed"])
+        self.cpu = {p: 0.0 for p in PHASES[:-1]} | dict(state.get("cpu", {}))
+        self.last_g_metrics = dict(state.get("last_g_metrics", {}))
+
+
+def plot_learning_curve(rows: list[dict[str, Any]], path: str | os.PathLike[str], *, title: str = "") -> None:
+    """NLL-oracle against epoch for MLE (pretraining + MLE-only baseline) and SeqGAN, with a dashed vertical line
+    where adversarial training starts (the paper's Figure style). Uses matplotlib's Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def pts(phases: tuple[str, ...]) -> tuple[list[float], list[float]]:
+        sel = [r for r in rows if r["phase"] in phases and not math.isnan(float(r["nll_oracle"]))]
+        return [float(r["epoch"]) for r in sel], [float(r["nll_oracle"]) for r in sel]
+
+    pre_x, pre_y = pts(("mle",))
+    mle_x, mle_y = pts(("mle_baseline",))
+    adv_x, adv_y = pts(("adversarial",))
+    start = pre_x[-1] if pre_x else 0.0
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(pre_x + mle_x, pre_y + mle_y, "-o", ms=3, label="MLE")
+    if adv_x:
+        ax.plot(([start] if pre_x else []) + adv_x, (pre_y[-1:] if pre_x else []) + adv_y, "-s", ms=3,
+                label="SeqGAN")
+    ax.axvline(start, color="k", ls="--", lw=1, label="adversarial training starts")
+    ax.set_xlabel("epoch (MLE epochs, then one per adversarial round)")
+    ax.set_ylabel("NLL-oracle (nats/token)")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,288 @@
+"""SeqGAN on the synthetic oracle (the paper's Table 1 experiment), CleanRL style: one file, a typed ``Args``.
+
+    python examples/oracle_train.py --preset quick --oracle-params /path/to/seqgan_oracle_params.npz --out runs/q
+    python examples/oracle_train.py --resume runs/q            # continue a killed run to the same result
+
+Presets (every schedule knob below can still be overridden by its flag):
+
+* ``paper``: the paper's / reference code's exact schedule (120 MLE epochs; D pretraining 50 rounds x 3 epochs on
+  10,000 fresh negatives + the 10,000 real sequences; 200 rounds of 1 PG step with 16 rollouts and 5 x 3 D
+  epochs; evaluation every 5 on 9,984 samples). About 29 h on a 2-core CPU; meant for a GPU.
+* ``quick``: a CPU run of at most 20 minutes on 2 cores with the reference oracle (V=5000, T=20, the paper's
+  networks and optimisers unchanged). See :data:`PRESETS` for how it shrinks the schedule.
+* ``tiny``: seconds long, for tests: a V=50, T=8 random oracle, small data and a slimmed D.
+
+Oracle: ``--oracle-params PATH``, else ``$SEQGAN_ORACLE_PARAMS`` (not for ``tiny``), else a seeded random oracle
+(the log says which; only the reference file gives figures comparable with the paper).
+
+Writes to ``--out DIR``: ``metrics.csv`` (phase, step, epoch, nll_oracle, nll_test, d_loss, d_acc, g_reward,
+seconds), ``tb/`` (TensorBoard), ``summary.json``, ``learning_curve.png``, ``checkpoint.pt`` and ``args.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from seqgan_env.agents import AdversarialTrainer, CheckpointError, ReinforceAgent, ReinforceConfig, ScheduleConfig
+from seqgan_env.agents.trainer import plot_learning_curve
+
+from seqgan_env.config import DataConfig, DiscriminatorConfig, GeneratorConfig, MLEConfig
+from seqgan_env.data import make_oracle_data
+from seqgan_env.discriminator import Discriminator
+from seqgan_env.generator import Generator
+from seqgan_env.oracle import ORACLE_ENV_VAR, default_oracle_path, load_oracle, random_oracle
+from seqgan_env.training import NonFiniteLossError
+
+
+@dataclass
+class Args:
+    # ---- run
+    preset: str = "paper"
+    """paper | quick | tiny: the schedule the other knobs start from"""
+    oracle_params: str | None = None
+    """the reference oracle .npz; else $SEQGAN_ORACLE_PARAMS; else a seeded random oracle"""
+    out: str = "runs/oracle"
+    """output directory"""
+    resume: str | None = None
+    """continue the run saved in this directory (its arguments are reused)"""
+    device: str = "cpu"
+    """torch device"""
+    seed: int = 0
+    """seeds the models, the trainer's random streams and the random oracle/data"""
+    stop_after_rounds: int | None = None
+    """stop (with a checkpoint) after this many adversarial rounds; resume later with --resume"""
+    progress: bool = True
+    """tqdm progress bars"""
+    threads: int | None = None
+    """torch.set_num_threads (None: torch's default)"""
+    # ---- sizes (a reference oracle file fixes vocab_size)
+    vocab_size: int = 5000
+    seq_len: int = 20
+    num_train: int = 10_000
+    num_test: int = 10_000
+    d_filter_scale: float = 1.0
+    """multiplies the paper's filter counts per width (1.0 = the paper's 1,720 filters)"""
+    # ---- schedule (ScheduleConfig)
+    mle_epochs: int = 120
+    d_pretrain_rounds: int = 50
+    d_pretrain_epochs: int = 3
+    adv_rounds: int = 200
+    g_steps: int = 1
+    d_steps: int = 5
+    d_epochs: int = 3
+    eval_every: int = 5
+    num_negatives: int | None = None
+    """negatives (and positives) per D training call; None = the training-set size"""
+    eval_samples: int = 9_984
+    d_eval_samples: int = 1_024
+    checkpoint_every: int = 5
+    baseline_epochs: int | None = None
+    """MLE-only baseline epochs; None = adv_rounds (one MLE epoch per adversarial round)"""
+    # ---- REINFORCE (ReinforceConfig)
+    num_rollouts: int = 16
+    pg_batch_size: int = 64
+    pg_lr: float = 0.01
+    baseline: str = "none"
+    rollout_policy: str = "current"
+    loss_reduction: str = "sum"
+    rollout_backend: str = "auto"
+    # ---- MLE
+    mle_batch_size: int = 64
+    mle_lr: float = 0.01
+
+
+#: Preset overrides of the ``Args`` defaults (which are the paper's).
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    # quick: the paper's networks, optimisers, data (10,000 train / 10,000 test, V=5000, T=20) and PG step
+    # (batch 64, Adam 0.01, sum loss, no baseline, current rollout policy) are unchanged. The schedule shrinks:
+    #   MLE 120 -> 40 epochs;
+    #   D pretraining 50 rounds x 3 epochs on 10k fresh negatives + 10k real -> 10 rounds x 1 epoch on 1,024 fresh
+    #     negatives + 1,024 random real sequences (32 D steps a round, 147x fewer D steps in all);
+    #   adversarial 200 -> 40 rounds, rollouts N 16 -> 4, D retraining per round 5 x 3 epochs on 10k + 10k ->
+    #     1 x 1 epoch on 1,024 + 1,024 (32 D steps a round instead of 4,695);
+    #   evaluation every 10 (paper: 5) on 9,984 samples (unchanged); MLE-only baseline 40 epochs (one per round).
+    "quick": dict(
+        mle_epochs=40, d_pretrain_rounds=10, d_pretrain_epochs=1, adv_rounds=40, g_steps=1, d_steps=1, d_epochs=1,
+        num_negatives=1024, num_rollouts=4, eval_every=10, checkpoint_every=5,
+    ),
+    # tiny: a V=50, T=8 random oracle, 512 train / 256 test sequences, D with 5% of the paper's filters,
+    # 3 MLE epochs, 2 D pretraining rounds, 4 adversarial rounds with N=2 rollouts, PG batch 16.
+    "tiny": dict(
+        vocab_size=50, seq_len=8, num_train=512, num_test=256, d_filter_scale=0.05, mle_epochs=3,
+        d_pretrain_rounds=2, d_pretrain_epochs=1, adv_rounds=4, g_steps=1, d_steps=1, d_epochs=1,
+        num_negatives=256, eval_every=2, eval_samples=256, d_eval_samples=128, checkpoint_every=2,
+        num_rollouts=2, pg_batch_size=16, rollout_backend="torch",
+    ),
+}
+
+# Flags that may differ on --resume (they do not change the result).
+RESUME_FREE = {"resume", "out", "device", "stop_after_rounds", "progress", "threads"}
+
+
+def _flag_type(f: dataclasses.Field) -> Any:
+    t = str(f.type)
+    if "bool" in t:
+        return lambda s: {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[s.lower()]
+    if "int" in t:
+        return int
+    if "float" in t:
+        return float
+    return str
+
+
+def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
+    """An argparse parser with one ``--kebab-case`` flag per ``Args`` field (help text from the docstrings).
+
+    With ``defaults=False`` every default is ``argparse.SUPPRESS`` (to find which flags were given).
+    """
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    choices = {"preset": sorted(PRESETS), "baseline": ["none", "mean"], "rollout_policy": ["current", "delayed"],
+               "loss_reduction": ["sum", "mean"]}
+    for f in fields(Args):
+        kw: dict[str, Any] = {"type": _flag_type(f), "choices": choices.get(f.name)}
+        kw["default"] = argparse.SUPPRESS if not defaults else None
+        if "None" in str(f.type):
+            kw["type"] = _none_or(kw["type"])
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, help=f"(Args.{f.name})", **kw)
+    return p
+
+
+def _none_or(conv: Any) -> Any:
+    def parse(s: str) -> Any:
+        return None if s.lower() == "none" else conv(s)
+
+    return parse
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[Args, dict[str, Any]]:
+    """Args = Args defaults <- preset <- flags given. Returns (args, the flags given explicitly)."""
+    given = vars(build_parser(defaults=False).parse_args(argv))  # exits with a clear message on bad input
+    preset = given.get("preset", "paper")
+    values = {f.name: f.default for f in fields(Args)} | PRESETS[preset] | given | {"preset": preset}
+    return Args(**values), given
+
+
+def oracle_and_source(args: Args) -> tuple[Generator, str]:
+    gcfg = GeneratorConfig(vocab_size=args.vocab_size, seq_len=args.seq_len)
+    # $SEQGAN_ORACLE_PARAMS is ignored by the tiny preset (V=50): only an explicit --oracle-params overrides it
+    path = args.oracle_params or (default_oracle_path() if args.preset != "tiny" else None)
+    if path is not None:
+        src = f"reference oracle file {path}" + ("" if args.oracle_params else f" (from ${ORACLE_ENV_VAR})")
+        oracle = load_oracle(path, seq_len=args.seq_len)
+        if oracle.vocab_size != args.vocab_size:
+            raise SystemExit(
+                f"error: the oracle file has vocab_size {oracle.vocab_size} but --vocab-size is {args.vocab_size}; "
+                f"use --vocab-size {oracle.vocab_size} (or no oracle file for the {args.preset} preset)."
+            )
+        return oracle, src
+    return random_oracle(gcfg, seed=args.seed), f"seeded random oracle (seed {args.seed}; not the paper's oracle)"
+
+
+def build(args: Args) -> AdversarialTrainer:
+    """Oracle, data, G, D, the REINFORCE agent and the trainer, all from ``args``."""
+    dev = torch.device(args.device)
+    oracle, source = oracle_and_source(args)
+    print(f"oracle: {source}", flush=True)
+    oracle = oracle.to(dev)
+    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test,
+                                               num_eval=args.eval_samples, seed=args.seed))
+    gcfg = GeneratorConfig(vocab_size=oracle.vocab_size, seq_len=args.seq_len)
+    generator = Generator(gcfg, seed=args.seed + 1).to(dev)
+    dcfg = DiscriminatorConfig.for_length(args.seq_len, vocab_size=oracle.vocab_size)
+    if args.d_filter_scale != 1.0:
+        scaled = tuple(max(1, round(n * args.d_filter_scale)) for n in dcfg.num_filters)
+        dcfg = dataclasses.replace(dcfg, num_filters=scaled)
+    discriminator = Discriminator(dcfg, seed=args.seed + 2).to(dev)
+    agent = ReinforceAgent(generator, ReinforceConfig(
+        lr=args.pg_lr, batch_size=args.pg_batch_size, num_rollouts=args.num_rollouts,
+        baseline=args.baseline, rollout_policy=args.rollout_policy, loss_reduction=args.loss_reduction,  # type: ignore[arg-type]
+        backend=args.rollout_backend,
+    ))
+    schedule = ScheduleConfig(
+        mle_epochs=args.mle_epochs, d_pretrain_rounds=args.d_pretrain_rounds, d_pretrain_epochs=args.d_pretrain_epochs,
+        adv_rounds=args.adv_rounds, g_steps=args.g_steps, d_steps=args.d_steps, d_epochs=args.d_epochs,
+        eval_every=args.eval_every, num_negatives=args.num_negatives, eval_samples=args.eval_samples,
+        d_eval_samples=args.d_eval_samples, checkpoint_every=args.checkpoint_every,
+        baseline_epochs=args.baseline_epochs,
+    )
+    mle = MLEConfig(epochs=args.mle_epochs, batch_size=args.mle_batch_size, lr=args.mle_lr)
+    result_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
+    return AdversarialTrainer(
+        agent, discriminator, oracle, data, schedule=schedule, mle=mle, seed=args.seed, out_dir=args.out,
+        progress=args.progress, extra_config={"args": result_args, "oracle": source},
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, given = parse_args(argv)
+    if args.resume is not None:
+        run_dir = Path(args.resume)
+        try:
+            saved = json.loads((run_dir / "args.json").read_text())
+            AdversarialTrainer.read_checkpoint(run_dir)
+        except (OSError, ValueError) as exc:  # CheckpointError is a ValueError
+            print(f"error: cannot resume from {run_dir}: {exc}", file=sys.stderr)
+            return 2
+        clash = {k: (saved.get(k), v) for k, v in given.items() if k not in RESUME_FREE and saved.get(k) != v}
+        if clash:
+            detail = ", ".join(f"--{k.replace('_', '-')} {v!r} (run used {s!r})" for k, (s, v) in clash.items())
+            print(f"error: {run_dir} was run with other settings: {detail}. Drop these flags to resume.",
+                  file=sys.stderr)
+            return 2
+        free = {k: v for k, v in given.items() if k in RESUME_FREE}
+        defaults = {f.name: f.default for f in fields(Args)}
+        kept = {k: v for k, v in saved.items() if k not in RESUME_FREE}
+        args = Args(**(defaults | kept | free | {"out": str(run_dir), "resume": str(run_dir)}))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    print(f"preset {args.preset}; output {out}", flush=True)
+    trainer = build(args)
+    if args.resume is not None:
+        try:
+            trainer.load_checkpoint(out)
+        except CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"resumed from {out / 'checkpoint.pt'} at phase {trainer.phase}, unit {trainer.index}", flush=True)
+    else:
+        if (out / "checkpoint.pt").exists():
+            print(f"error: {out} already holds a run (checkpoint.pt); continue it with --resume {out} or pick "
+                  "another --out.", file=sys.stderr)
+            return 2
+        out.mkdir(parents=True, exist_ok=True)
+        saved_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
+        (out / "args.json").write_text(json.dumps(saved_args, indent=2))
+    t0 = time.perf_counter()
+    try:
+        summary = trainer.run(stop_after_rounds=args.stop_after_rounds)
+    except NonFiniteLossError as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        trainer.close()
+    if trainer.phase != "done":
+        print(f"stopped after {trainer.index} adversarial rounds; checkpoint {out / 'checkpoint.pt'} "
+              f"(continue with --resume {out})", flush=True)
+        return 0
+    plot_learning_curve(trainer.rows, out / "learning_curve.png",
+                        title=f"SeqGAN vs MLE ({args.preset} preset, seed {args.seed})")
+    print(f"done in {time.perf_counter() - t0:.1f} s (this invocation); total training time "
+          f"{summary['timings_s']['total']:.1f} s wall, {summary['cpu_s']['total']:.1f} s process CPU", flush=True)
+    print(f"NLL-oracle: MLE {summary['mle_nll_oracle']:.4f}  SeqGAN {summary['seqgan_nll_oracle']:.4f}   "
+          f"NLL-test: MLE {summary['mle_nll_test']:.4f}  SeqGAN {summary['seqgan_nll_test']:.4f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,184 @@
+import csv
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from seqgan_env.agents import (
+    AdversarialTrainer,
+    CheckpointError,
+    ReinforceAgent,
+    ReinforceConfig,
+    ScheduleConfig,
+    TrainingStopped,
+)
+from seqgan_env.agents.trainer import METRIC_COLUMNS
+
+from seqgan_env.config import DataConfig, DiscriminatorConfig, GeneratorConfig
+from seqgan_env.data import make_oracle_data
+from seqgan_env.discriminator import Discriminator
+from seqgan_env.generator import Generator
+from seqgan_env.oracle import random_oracle
+
+V, T = 24, 6
+SCHEDULE = ScheduleConfig(
+    mle_epochs=2, d_pretrain_rounds=2, d_pretrain_epochs=1, adv_rounds=5, g_steps=1, d_steps=1, d_epochs=1,
+    eval_every=2, num_negatives=96, eval_samples=128, d_eval_samples=64, checkpoint_every=2, baseline_epochs=3,
+)
+
+
+def build(out: Path | None, *, seed: int = 0, schedule: ScheduleConfig = SCHEDULE, **agent_kw) -> AdversarialTrainer:
+    """A fresh tiny trainer; every call builds equal models from the seed."""
+    gcfg = GeneratorConfig(vocab_size=V, seq_len=T)
+    oracle = random_oracle(gcfg, seed=seed)
+    data = make_oracle_data(oracle, DataConfig(num_train=192, num_test=96, seed=seed))
+    dcfg = DiscriminatorConfig(vocab_size=V, seq_len=T, filter_sizes=(1, 2, 3), num_filters=(8, 8, 8))
+    agent = ReinforceAgent(Generator(gcfg, seed=seed + 1),
+                           ReinforceConfig(batch_size=16, num_rollouts=2, backend="torch", **agent_kw))
+    return AdversarialTrainer(agent, Discriminator(dcfg, seed=seed + 2), oracle, data, schedule=schedule,
+                              seed=seed, out_dir=out, tensorboard=False)
+
+
+def rows_without_time(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def same_nan_aware(a, b):
+    assert len(a) == len(b)
+    for ra, rb in zip(a, b):
+        for k in ra:
+            x, y = ra[k], rb[k]
+            if isinstance(x, float) and math.isnan(x):
+                assert isinstance(y, float) and math.isnan(y), k
+            else:
+                assert x == y, (k, x, y)
+
+
+def test_schedule_defaults_are_the_papers():
+    s = ScheduleConfig()
+    assert (s.mle_epochs, s.d_pretrain_rounds, s.d_pretrain_epochs, s.adv_rounds) == (120, 50, 3, 200)
+    assert (s.g_steps, s.d_steps, s.d_epochs, s.eval_every, s.batch_size, s.eval_samples) == (1, 5, 3, 5, 64, 9984)
+    assert s.num_negatives is None and s.resolved_baseline_epochs == 200
+    with pytest.raises(ValueError):
+        ScheduleConfig(eval_every=0)
+
+
+def test_full_run_phases_files_and_summary(tmp_path):
+    tr = build(tmp_path)
+    summary = tr.run()
+    assert tr.phase == "done"
+    phases = [r["phase"] for r in tr.rows]
+    assert phases == ["mle", "mle", "d_pretrain", "d_pretrain", "adversarial", "adversarial", "adversarial",
+                      "mle_baseline", "mle_baseline"]
+    assert [r["step"] for r in tr.rows if r["phase"] == "adversarial"] == [0, 2, 4]
+    assert [r["epoch"] for r in tr.rows if r["phase"] == "mle_baseline"] == [3, 5]
+    with open(tmp_path / "metrics.csv") as fh:
+        got = list(csv.DictReader(fh))
+    assert tuple(got[0]) == METRIC_COLUMNS and len(got) == len(tr.rows)
+    adv = [r for r in tr.rows if r["phase"] == "adversarial"]
+    assert summary["seqgan_nll_oracle"] == adv[-1]["nll_oracle"]
+    assert summary["mle_nll_oracle"] == tr.rows[-1]["nll_oracle"]
+    assert summary["budget"]["seqgan_generator_updates"] == 5 and summary["budget"]["mle_generator_updates"] == 3 * 3
+    assert all(0 <= r["d_acc"] <= 1 for r in adv)
+    assert (tmp_path / "summary.json").is_file() and (tmp_path / "checkpoint.pt").is_file()
+    # the baseline is a copy of G at the end of MLE, trained separately: the SeqGAN generator differs from it
+    assert not torch.equal(tr.generator.out.weight, tr.baseline_generator.out.weight)
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    full = build(tmp_path / "full")
+    full.run()
+    part = build(tmp_path / "part")
+    part.run(stop_after_rounds=3)
+    assert part.phase == "adversarial" and part.index == 3
+    resumed = build(tmp_path / "part")  # a fresh process would build exactly this
+    resumed.load_checkpoint(tmp_path / "part")
+    assert (resumed.phase, resumed.index) == ("adversarial", 3)
+    resumed.run()
+    same_nan_aware(rows_without_time(full.rows), rows_without_time(resumed.rows))
+    for a, b in ((full.generator, resumed.generator), (full.discriminator, resumed.discriminator),
+                 (full.baseline_generator, resumed.baseline_generator)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    a_csv = (tmp_path / "full" / "metrics.csv").read_text().splitlines()
+    b_csv = (tmp_path / "part" / "metrics.csv").read_text().splitlines()
+    assert [r.rsplit(",", 1)[0] for r in a_csv] == [r.rsplit(",", 1)[0] for r in b_csv]
+
+
+def test_resume_with_delayed_rollout_policy_is_exact(tmp_path):
+    short = ScheduleConfig(**{**SCHEDULE.__dict__, "adv_rounds": 3, "baseline_epochs": 0})
+    full = build(tmp_path / "a", schedule=short, rollout_policy="delayed")
+    full.run()
+    part = build(tmp_path / "b", schedule=short, rollout_policy="delayed")
+    part.run(stop_after_rounds=1)
+    resumed = build(tmp_path / "b", schedule=short, rollout_policy="delayed")
+    resumed.load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    resumed.run()
+    sa, sb = full.reward_fn.rollout_generator.state_dict(), resumed.reward_fn.rollout_generator.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    same_nan_aware(rows_without_time(full.rows), rows_without_time(resumed.rows))
+
+
+def test_corrupt_or_incompatible_checkpoint_changes_nothing(tmp_path):
+    tr = build(tmp_path)
+    tr.run(stop_after_rounds=1)
+    ck, csv_path = tmp_path / "checkpoint.pt", tmp_path / "metrics.csv"
+    good_csv = csv_path.read_bytes()
+    # incompatible: another schedule
+    other = build(tmp_path, schedule=ScheduleConfig(**{**SCHEDULE.__dict__, "adv_rounds": 7}))
+    before = {k: v.clone() for k, v in other.generator.state_dict().items()}
+    with pytest.raises(CheckpointError, match="adv_rounds"):
+        other.load_checkpoint(tmp_path)
+    assert all(torch.equal(before[k], v) for k, v in other.generator.state_dict().items())
+    assert other.phase == "mle" and other.index == 0
+    # corrupt: truncated bytes
+    ck.write_bytes(ck.read_bytes()[:300])
+    damaged = ck.read_bytes()
+    fresh = build(tmp_path)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        fresh.load_checkpoint(tmp_path)
+    assert ck.read_bytes() == damaged and csv_path.read_bytes() == good_csv
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        fresh.load_checkpoint(tmp_path / "nowhere")
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    tr = build(tmp_path)
+    tr.run(stop_after_rounds=2)
+    ck = tmp_path / "checkpoint.pt"
+    good = ck.read_bytes()
+    with torch.no_grad():
+        tr.discriminator.out.bias.fill_(float("nan"))  # D scores, hence Q, become NaN
+    with pytest.raises(TrainingStopped, match="policy-gradient loss is nan") as info:
+        tr.run()
+    assert info.value.checkpoint == ck
+    assert ck.read_bytes() == good
+    state = AdversarialTrainer.read_checkpoint(ck)
+    assert (state["phase"], state["index"]) == ("adversarial", 2)
+
+
+def test_discriminator_step_is_public_and_trains(tmp_path):
+    tr = build(None)
+    tr.run(stop_after_rounds=0)
+    probe = tr.evaluate()
+    for _ in range(6):
+        stats = tr.discriminator_step(epochs=2)
+    assert stats.steps > 0 and 0.0 <= stats.accuracy <= 1.0
+    assert tr.evaluate()["d_loss"] < probe["d_loss"]
+
+
+def test_checkpoint_that_does_not_fit_is_rolled_back(tmp_path):
+    tr = build(tmp_path)
+    tr.run(stop_after_rounds=1)
+    ck = tmp_path / "checkpoint.pt"
+    state = torch.load(ck, weights_only=True)
+    state["discriminator"].pop("out.bias")  # same fingerprint, broken contents
+    torch.save(state, ck)
+    csv_before = (tmp_path / "metrics.csv").read_bytes()
+    fresh = build(tmp_path)
+    weights = {k: v.clone() for k, v in fresh.generator.state_dict().items()}
+    with pytest.raises(CheckpointError, match="does not fit"):
+        fresh.load_checkpoint(ck)
+    assert (fresh.phase, fresh.index, fresh.rows) == ("mle", 0, [])
+    assert all(torch.equal(weights[k], v) for k, v in fresh.generator.state_dict().items())
+    assert (tmp_path / "metrics.csv").read_bytes() == csv_before

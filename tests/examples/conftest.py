@@ -1,0 +1,14 @@
+"""Agent tests run single-threaded: on a shared 2-core machine torch's thread pool thrashes on small tensors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
