@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from seqgan_env.agents import AdversarialTrainer, GeneratorAgent, ScheduleConfig
 
 from seqgan_env import Discriminator, random_oracle
+from seqgan_env.agents import AdversarialTrainer, GeneratorAgent, ScheduleConfig
 from seqgan_env.config import DataConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.generator import Generator

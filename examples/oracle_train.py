@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from seqgan_env.agents import AdversarialTrainer, CheckpointError, ReinforceAgent, ReinforceConfig, ScheduleConfig
 from seqgan_env.agents.trainer import plot_learning_curve
-
 from seqgan_env.config import DataConfig, DiscriminatorConfig, GeneratorConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator

@@ -32,13 +32,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from seqgan_env.kernels import disc_score, rollout_reference, triton_available, triton_rollout
-from seqgan_env.kernels.disc_score import _precision, score_unchecked
 from torch import Tensor
 
 from seqgan_env.config import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, DiscriminatorConfig, GeneratorConfig
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator, LSTMWeights, lstm_cell, sample_categorical
+from seqgan_env.kernels import disc_score, rollout_reference, triton_available, triton_rollout
+from seqgan_env.kernels.disc_score import _precision, score_unchecked
 from seqgan_env.rewards import torch_rollout
 
 PAPER = {"vocab": 5000, "hidden": 32, "batch": 64, "rollouts": 16, "length": 20}

@@ -48,6 +48,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from stable_baselines3.common.logger import configure
+
 from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig
 from seqgan_env.agents.sb3 import (
     DiscriminatorCallback,
@@ -61,8 +63,6 @@ from seqgan_env.agents.sb3 import (
 )
 from seqgan_env.agents.sb3_reinforce import ReinforceAlgorithm
 from seqgan_env.agents.trainer import METRIC_COLUMNS
-from stable_baselines3.common.logger import configure
-
 from seqgan_env.config import DataConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig
 
+from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig
 from seqgan_env.config import DiscriminatorConfig, GeneratorConfig, MLEConfig
 from seqgan_env.data import OracleData
 from seqgan_env.discriminator import Discriminator

@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+
+def _import_triton_in_interpreter_mode() -> None:
+    """Triton fixes compiled-vs-interpreted at its first import (see ``kernels/_loader.py``), and torch imports it
+    behind the scenes (the first optimizer step loads torch._dynamo). On a machine without CUDA the kernel tests run
+    under the interpreter, so import triton now, with TRITON_INTERPRET=1, before anything else can."""
+    if torch.cuda.is_available() or "triton" in sys.modules:
+        return
+    previous = os.environ.get("TRITON_INTERPRET")
+    os.environ["TRITON_INTERPRET"] = "1"
+    try:
+        import triton.language  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        if previous is None:
+            del os.environ["TRITON_INTERPRET"]
+        else:
+            os.environ["TRITON_INTERPRET"] = previous
+
+
+_import_triton_in_interpreter_mode()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_ORACLE = REPO.parent / "shared" / "oracle" / "seqgan_oracle_params.npz"

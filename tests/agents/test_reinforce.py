@@ -2,8 +2,8 @@ import copy
 
 import pytest
 import torch
-from seqgan_env.agents import GeneratorAgent, ReinforceAgent, ReinforceConfig
 
+from seqgan_env.agents import GeneratorAgent, ReinforceAgent, ReinforceConfig
 from seqgan_env.config import DiscriminatorConfig, GeneratorConfig
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator

@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.vector import AutoresetMode
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import configure
+
 from seqgan_env.agents.sb3 import (
     DiscriminatorCallback,
     SB3VecEnvAdapter,
@@ -22,10 +26,6 @@ from seqgan_env.agents.sb3 import (
     sample_policy_sequences,
     save_setup,
 )
-from stable_baselines3 import A2C, PPO
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import configure
-
 from seqgan_env.config import DataConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.generator import Generator

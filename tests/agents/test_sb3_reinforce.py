@@ -8,12 +8,12 @@ import csv
 import numpy as np
 import pytest
 import torch
-from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig
-from seqgan_env.agents.sb3 import DiscriminatorCallback, load_setup, make_sb3_env, save_setup
-from seqgan_env.agents.sb3_reinforce import ReinforceAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 
+from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig
+from seqgan_env.agents.sb3 import DiscriminatorCallback, load_setup, make_sb3_env, save_setup
+from seqgan_env.agents.sb3_reinforce import ReinforceAlgorithm
 from seqgan_env.config import DataConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from seqgan_env.agents import (
     AdversarialTrainer,
     CheckpointError,
@@ -13,7 +14,6 @@ from seqgan_env.agents import (
     TrainingStopped,
 )
 from seqgan_env.agents.trainer import METRIC_COLUMNS
-
 from seqgan_env.config import DataConfig, DiscriminatorConfig, GeneratorConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator

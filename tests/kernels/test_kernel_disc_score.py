@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 from kernel_helpers import requires_cuda
-from seqgan_env.kernels import disc_score, make_score_fn
-from seqgan_env.kernels.disc_score import TOLERANCE
 
 from seqgan_env.config import DiscriminatorConfig, GeneratorConfig
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator
+from seqgan_env.kernels import disc_score, make_score_fn
+from seqgan_env.kernels.disc_score import TOLERANCE
 from seqgan_env.rewards import RolloutReward
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from kernel_helpers import requires_triton
+
 from seqgan_env.kernels import philox
 
 # Random123's known-answer vectors for Philox-4x32-10: (counter, key) -> output.

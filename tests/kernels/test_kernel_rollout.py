@@ -10,10 +10,10 @@ import sys
 import pytest
 import torch
 from kernel_helpers import HAS_TRITON, chi_square_pvalue, requires_cuda, requires_triton
-from seqgan_env.kernels import mc_rollout, rand4x, rollout_reference, sample_tiles, triton_rollout
 
 from seqgan_env.config import GeneratorConfig
 from seqgan_env.generator import Generator, LSTMWeights
+from seqgan_env.kernels import mc_rollout, rand4x, rollout_reference, sample_tiles, triton_rollout
 
 POISON = -7
 
@@ -255,6 +255,7 @@ def test_paper_config_on_gpu() -> None:
 @requires_triton
 def test_mode_mismatch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import triton.language as tl
+
     from seqgan_env.kernels._loader import check_triton_mode
 
     interpreted = type(tl.rand).__name__ == "InterpretedFunction"

@@ -29,7 +29,7 @@ def test_paper_config():
     assert cfg.total_filters == 1720
     assert (cfg.emb_dim, cfg.dropout_keep, cfg.l2_reg, cfg.lr) == (64, 0.75, 0.2, 1e-4)
     d = Discriminator(seed=0)
-    w = d.embedding.weight
+    w = d.embedding.weight.detach()
     assert float(w.min()) >= -1 and float(w.max()) <= 1 and float(w.abs().mean()) > 0.45
 
 
