@@ -139,6 +139,20 @@ def _flag_type(f: dataclasses.Field) -> Any:
     return str
 
 
+def _field_docs() -> dict[str, str]:
+    """The string literal under each ``Args`` field (its attribute docstring), read from this file's source."""
+    import ast
+
+    tree = ast.parse(Path(__file__).read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Args")
+    docs: dict[str, str] = {}
+    for prev, node in zip(cls.body, cls.body[1:]):
+        if (isinstance(prev, ast.AnnAssign) and isinstance(prev.target, ast.Name) and isinstance(node, ast.Expr)
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            docs[prev.target.id] = " ".join(node.value.value.split())
+    return docs
+
+
 def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
     """An argparse parser with one ``--kebab-case`` flag per ``Args`` field (help text from the docstrings).
 
@@ -148,12 +162,14 @@ def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     choices = {"preset": sorted(PRESETS), "baseline": ["none", "mean"], "rollout_policy": ["current", "delayed"],
                "loss_reduction": ["sum", "mean"]}
+    docs = _field_docs()
     for f in fields(Args):
         kw: dict[str, Any] = {"type": _flag_type(f), "choices": choices.get(f.name)}
         kw["default"] = argparse.SUPPRESS if not defaults else None
         if "None" in str(f.type):
             kw["type"] = _none_or(kw["type"])
-        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, help=f"(Args.{f.name})", **kw)
+        help_text = docs.get(f.name, f"Args.{f.name} (default: the preset's value)")
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, help=help_text, **kw)
     return p
 
 
