@@ -9,9 +9,9 @@ Any object with these members can be trained adversarially (REINFORCE here; PPO 
   passes the result back to every ``generator_step``. The discriminator object is the one the trainer keeps
   retraining, so the reward always reads the current D.
 * ``generator_step(reward_fn, rng)``: one policy update of G (the paper: one batch of 64 sequences, Q from
-  N = 16 rollouts, one Adam step). Must draw all its randomness from ``rng`` (a CPU ``torch.Generator`` owned
-  by the trainer and checkpointed with it) so that a resumed run repeats an uninterrupted one. Returns
-  scalar metrics (at least ``"g_reward"``, the mean reward of the batch); raises
+  N = 16 rollouts, one Adam step). Must draw all its randomness from ``rng`` (a ``torch.Generator`` on the
+  generator's device, owned by the trainer and checkpointed with it) so that a resumed run repeats an
+  uninterrupted one. Returns scalar metrics (at least ``"g_reward"``, the mean reward of the batch); raises
   :class:`~seqgan_env.training.NonFiniteLossError` on a NaN/inf loss.
 * ``state_dict()`` / ``load_state_dict(state)``: everything the agent needs to continue exactly (generator
   weights, optimizer moments, any step counters). Values must be tensors, numbers, strings, lists or dicts

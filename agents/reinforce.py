@@ -124,6 +124,12 @@ class ReinforceAgent:
         """
         import numpy as np
 
+        mode = getattr(envs, "reward_mode", None)
+        if mode != "mc":
+            raise ValueError(
+                f"collect_from_vector_env needs a SeqGANVectorEnv in reward_mode='mc' (the paper's Q_t), got "
+                f"reward_mode={mode!r}; build the env with reward_mode='mc'."
+            )
         g = self.generator
         b, t_len = int(envs.num_envs), g.seq_len
         envs.reset(seed=seed)

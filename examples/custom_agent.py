@@ -20,6 +20,7 @@ from seqgan_env.data import make_oracle_data
 from seqgan_env.generator import Generator
 from seqgan_env.presets import PRESETS
 from seqgan_env.rewards import RolloutReward
+from seqgan_env.training import NonFiniteLossError
 
 
 class TerminalRewardAgent:
@@ -37,6 +38,8 @@ class TerminalRewardAgent:
         reward = reward_fn.score(tokens)  # (B,) D(Y), no dropout
         advantage = reward - self.baseline
         loss = -(advantage * self.generator.log_probs(tokens).sum(dim=1)).mean()
+        if not torch.isfinite(loss):  # the protocol: stop on NaN/inf so the trainer keeps its last good checkpoint
+            raise NonFiniteLossError(f"custom agent loss is {loss.item()}; lower the learning rate.")
         self.optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.generator.trainable_parameters(), 5.0)

@@ -210,8 +210,7 @@ def build(args: Args) -> AdversarialTrainer:
     oracle, source = oracle_and_source(args)
     print(f"oracle: {source}", flush=True)
     oracle = oracle.to(dev)
-    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test,
-                                               num_eval=args.eval_samples, seed=args.seed))
+    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test, seed=args.seed))
     gcfg = GeneratorConfig(vocab_size=oracle.vocab_size, seq_len=args.seq_len)
     generator = Generator(gcfg, seed=args.seed + 1).to(dev)
     dcfg = DiscriminatorConfig.for_length(args.seq_len, vocab_size=oracle.vocab_size)

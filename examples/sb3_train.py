@@ -229,8 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     oracle = make_oracle(oracle_path, config=task.generator_config(), seed=ORACLE_SEED, use_env=False)
     source = f"reference oracle file {oracle_path}" if oracle_path else f"seeded random oracle ({env_preset} preset)"
     print(f"algo {args.algo}, preset {args.preset}: {source}; output {out}", flush=True)
-    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test,
-                                               num_eval=args.eval_samples, seed=args.seed))
+    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test, seed=args.seed))
     generator = Generator(task.generator_config(), seed=args.seed + 1).to(args.device)
     dcfg = task.discriminator_config()
     scaled = tuple(max(1, round(n * args.d_filter_scale)) for n in dcfg.num_filters)

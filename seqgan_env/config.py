@@ -135,15 +135,13 @@ class DataConfig:
     Attributes:
         num_train: oracle samples used as real data (paper: 10,000; reference code: 9,984).
         num_test: held-out oracle samples for NLL-test.
-        num_eval: generated samples scored by the oracle for NLL-oracle (reference code: 9,984).
         seed: seed of the oracle sampling.
     """
 
     num_train: int = 10_000
     num_test: int = 10_000
-    num_eval: int = 9_984
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("num_train", "num_test", "num_eval"):
+        for name in ("num_train", "num_test"):
             _check_positive(name, getattr(self, name))

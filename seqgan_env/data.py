@@ -27,7 +27,7 @@ class OracleData:
 
 
 def make_oracle_data(oracle: Generator, config: DataConfig | None = None, *, batch_size: int = 2048) -> OracleData:
-    """Sample the training and held-out sets from ``oracle`` with seeds ``config.seed`` and ``seed + 1``."""
+    """Sample the training and held-out sets from ``oracle``, seeded ``config.seed`` and ``config.seed + 1_000_003``."""
     config = config or DataConfig()
     dev = oracle.device
     g_train = torch.Generator(device=dev).manual_seed(config.seed)

@@ -8,7 +8,8 @@ imported only when an env is made.
 
 ``gym.make(id, **kwargs)`` builds :class:`seqgan_env.env.SeqGANEnv`; ``gym.make_vec(id, num_envs=n)`` builds the
 native :class:`seqgan_env.env.SeqGANVectorEnv`. Passing ``seq_len`` above the id's T also needs
-``max_episode_steps=seq_len`` (the env raises a ``ValueError`` saying so).
+``max_episode_steps=seq_len``: ``make_vec`` raises a ``ValueError`` saying so; ``gym.make`` cannot check it, because
+its ``TimeLimit`` wrapper sits outside the env.
 """
 
 from __future__ import annotations

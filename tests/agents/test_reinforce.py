@@ -141,3 +141,17 @@ def test_vector_env_experience_feeds_the_same_update():
     m = agent.update(tokens, rewards)
     assert m["g_reward"] == pytest.approx(float(rewards.mean()))
     assert not torch.equal(before, g.out.weight)
+
+
+@pytest.mark.parametrize("mode", ["shaped", "terminal"])
+def test_vector_env_experience_must_be_mc(mode):
+    """The paper's loss multiplies log-probs by Q_t: shaped or terminal rewards would give a wrong gradient."""
+    pytest.importorskip("gymnasium")
+    from seqgan_env.env import SeqGANVectorEnv
+
+    g, d = make_models()
+    envs = SeqGANVectorEnv(num_envs=2, generator=g, discriminator=d, num_rollouts=2, reward_mode=mode,
+                           reward_backend="torch", seed=0)
+    agent = ReinforceAgent(g, ReinforceConfig(num_rollouts=2, backend="torch"))
+    with pytest.raises(ValueError, match=f"reward_mode='{mode}'"):
+        agent.collect_from_vector_env(envs, torch.Generator().manual_seed(0))

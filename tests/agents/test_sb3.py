@@ -156,7 +156,7 @@ def _pretrained_setup(num_envs: int = 8):
     """Tiny env with a random-init G and a D pretrained (3 rounds) on oracle data vs G's samples: D(G) ~ 0.33."""
     env = tiny_env(num_envs, reward_mode="shaped", num_rollouts=4, seed=0)
     base = env.unwrapped
-    data = make_oracle_data(base.oracle, DataConfig(num_train=1024, num_test=256, num_eval=256, seed=0))
+    data = make_oracle_data(base.oracle, DataConfig(num_train=1024, num_test=256, seed=0))
     rng = torch.Generator().manual_seed(0)
     opt = make_discriminator_optimizer(base.discriminator)
     for _ in range(3):

@@ -167,7 +167,7 @@ def test_reinforce_with_the_trainers_discriminator_step_and_setup_roundtrip(tmp_
     env = tiny_env()
     base = env.unwrapped
     algo = make_algo(env)
-    data = make_oracle_data(base.oracle, DataConfig(num_train=256, num_test=128, num_eval=128, seed=0))
+    data = make_oracle_data(base.oracle, DataConfig(num_train=256, num_test=128, seed=0))
     trainer = AdversarialTrainer(
         algo.agent, base.discriminator, base.oracle, data, seed=0, tensorboard=False,
         schedule=ScheduleConfig(mle_epochs=1, d_pretrain_rounds=1, d_pretrain_epochs=1, adv_rounds=0,

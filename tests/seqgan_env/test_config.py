@@ -8,7 +8,7 @@ from seqgan_env.config import DataConfig, DiscriminatorConfig, GeneratorConfig, 
 def test_defaults_are_the_papers():
     assert dataclasses.astuple(GeneratorConfig()) == (5000, 32, 32, 20, 0, 0.1)
     assert (MLEConfig().epochs, MLEConfig().batch_size, MLEConfig().lr, MLEConfig().grad_clip) == (120, 64, 0.01, 5.0)
-    assert DataConfig().num_train == 10_000 and DataConfig().num_eval == 9_984
+    assert DataConfig().num_train == 10_000
     d = DiscriminatorConfig()
     assert sum(d.num_filters) == d.total_filters == 1720
 
@@ -20,7 +20,7 @@ def test_defaults_are_the_papers():
         (lambda: GeneratorConfig(init_std=-1.0), "init_std"),
         (lambda: MLEConfig(batch_size=0), "batch_size=0"),
         (lambda: MLEConfig(epochs=-1), "epochs=-1"),
-        (lambda: DataConfig(num_eval=0), "num_eval=0"),
+        (lambda: DataConfig(num_test=0), "num_test=0"),
         (lambda: DiscriminatorConfig(dropout_keep=0.0), "dropout_keep"),
         (lambda: DiscriminatorConfig(seq_len=5, filter_sizes=(1, 6), num_filters=(2, 2)), r"\[6\]"),
     ],
