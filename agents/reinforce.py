@@ -46,6 +46,11 @@ class ReinforceConfig:
         update_rate: the delayed copy's rate (paper: 0.8).
         loss_reduction: ``"sum"`` over batch and time (reference code) or ``"mean"`` over batch and time.
         backend: the rollout backend passed to :class:`RolloutReward` (``"auto"``: Triton on CUDA, else torch).
+        reward_source: ``"discriminator"`` (paper) or ``"constant"``, an ablation that scores every rollout and
+            sequence with ``constant_reward`` instead of D (same sampling, same random stream). A constant reward
+            still sharpens G and lowers NLL-oracle (reference repository, SeqGAN issue #21); comparing the two
+            shows what the discriminator itself contributes.
+        constant_reward: the score used by ``reward_source="constant"``.
     """
 
     lr: float = 0.01
@@ -57,6 +62,8 @@ class ReinforceConfig:
     update_rate: float = 0.8
     loss_reduction: Literal["sum", "mean"] = "sum"
     backend: str = "auto"
+    reward_source: Literal["discriminator", "constant"] = "discriminator"
+    constant_reward: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("lr", "grad_clip"):
@@ -71,6 +78,10 @@ class ReinforceConfig:
             raise ValueError(f"rollout_policy={self.rollout_policy!r}; use 'current' (reference) or 'delayed'.")
         if self.loss_reduction not in ("sum", "mean"):
             raise ValueError(f"loss_reduction={self.loss_reduction!r}; use 'sum' (reference) or 'mean'.")
+        if self.reward_source not in ("discriminator", "constant"):
+            raise ValueError(
+                f"reward_source={self.reward_source!r}; use 'discriminator' (paper) or 'constant' (ablation)."
+            )
         if not 0.0 <= self.update_rate <= 1.0:
             raise ValueError(f"update_rate={self.update_rate} must be in [0, 1].")
 
@@ -93,9 +104,14 @@ class ReinforceAgent:
     def make_reward_fn(self, discriminator: Discriminator) -> RolloutReward:
         """A :class:`RolloutReward` over this agent's generator with its N, rollout policy and backend."""
         c = self.config
+        score_fn = None
+        if c.reward_source == "constant":
+            def score_fn(tokens: Tensor) -> Tensor:  # the ablation: D replaced by a constant
+                return torch.full((tokens.shape[0],), c.constant_reward, device=tokens.device)
+
         return RolloutReward(
             self.generator, discriminator, c.num_rollouts, rollout_policy=c.rollout_policy,
-            update_rate=c.update_rate, backend=c.backend,
+            update_rate=c.update_rate, backend=c.backend, score_fn=score_fn,
         )
 
     def generator_step(self, reward_fn: RolloutReward, rng: torch.Generator) -> dict[str, float]:

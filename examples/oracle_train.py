@@ -93,6 +93,8 @@ class Args:
     baseline: str = "none"
     rollout_policy: str = "current"
     loss_reduction: str = "sum"
+    reward_source: str = "discriminator"
+    """discriminator (paper) | constant: the ablation that replaces D's score by 0.5 (what does D contribute?)"""
     rollout_backend: str = "auto"
     # ---- MLE
     mle_batch_size: int = 64
@@ -161,7 +163,7 @@ def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     choices = {"preset": sorted(PRESETS), "baseline": ["none", "mean"], "rollout_policy": ["current", "delayed"],
-               "loss_reduction": ["sum", "mean"]}
+               "loss_reduction": ["sum", "mean"], "reward_source": ["discriminator", "constant"]}
     docs = _field_docs()
     for f in fields(Args):
         kw: dict[str, Any] = {"type": _flag_type(f), "choices": choices.get(f.name)}
@@ -221,7 +223,7 @@ def build(args: Args) -> AdversarialTrainer:
     agent = ReinforceAgent(generator, ReinforceConfig(
         lr=args.pg_lr, batch_size=args.pg_batch_size, num_rollouts=args.num_rollouts,
         baseline=args.baseline, rollout_policy=args.rollout_policy, loss_reduction=args.loss_reduction,  # type: ignore[arg-type]
-        backend=args.rollout_backend,
+        backend=args.rollout_backend, reward_source=args.reward_source,  # type: ignore[arg-type]
     ))
     schedule = ScheduleConfig(
         mle_epochs=args.mle_epochs, d_pretrain_rounds=args.d_pretrain_rounds, d_pretrain_epochs=args.d_pretrain_epochs,

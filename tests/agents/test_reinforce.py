@@ -155,3 +155,16 @@ def test_vector_env_experience_must_be_mc(mode):
     agent = ReinforceAgent(g, ReinforceConfig(num_rollouts=2, backend="torch"))
     with pytest.raises(ValueError, match=f"reward_mode='{mode}'"):
         agent.collect_from_vector_env(envs, torch.Generator().manual_seed(0))
+
+
+def test_constant_reward_ablation_replaces_the_discriminator():
+    g, d = make_models()
+    agent = ReinforceAgent(g, ReinforceConfig(num_rollouts=2, backend="torch", reward_source="constant",
+                                              constant_reward=0.25))
+    reward_fn = agent.make_reward_fn(d)
+    q = reward_fn.q_values(g.sample(3, generator=torch.Generator().manual_seed(0)), seed=0)
+    assert torch.equal(q, torch.full_like(q, 0.25))
+    paper = ReinforceAgent(g, ReinforceConfig(num_rollouts=2, backend="torch")).make_reward_fn(d)
+    assert not torch.equal(paper.q_values(g.sample(3), seed=0), torch.full_like(q, 0.25))
+    with pytest.raises(ValueError, match="reward_source='oracle'"):
+        ReinforceConfig(reward_source="oracle")  # type: ignore[arg-type]
