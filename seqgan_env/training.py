@@ -34,7 +34,7 @@ class NonFiniteLossError(RuntimeError):
 def _check_finite(loss: Tensor, what: str) -> None:
     if not torch.isfinite(loss).all():
         raise NonFiniteLossError(
-            f"{what} loss is {float(loss)}; stopping. Lower the learning rate or check the inputs."
+            f"{what} loss is {float(loss.detach())}; stopping. Lower the learning rate or check the inputs."
         )
 
 
