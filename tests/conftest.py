@@ -64,3 +64,17 @@ def reference_oracle(oracle_path: Path):
 @pytest.fixture(autouse=True)
 def _seed_torch() -> None:
     torch.manual_seed(1234)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(request: pytest.FixtureRequest):
+    """One intra-op thread: the tests' tensors are small, and on a 2-core machine shared with other jobs torch's
+    thread pool thrashes (the tiny training preset took 33 s with two threads and 2.5 s with one). Tests that
+    work on paper-size tensors opt out with ``@pytest.mark.multithread``."""
+    if request.node.get_closest_marker("multithread"):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -33,6 +33,7 @@ def test_paper_config():
     assert float(w.min()) >= -1 and float(w.max()) <= 1 and float(w.abs().mean()) > 0.45
 
 
+@pytest.mark.multithread
 def test_matches_float64_reference_at_batch_4096():
     d = Discriminator(DiscriminatorConfig(vocab_size=5000), seed=0).eval()
     # give the highway and output layers non-trivial weights so every path matters

@@ -22,15 +22,6 @@ TINY = {"preset": "tiny", "num_rollouts": 2}
 SEQGAN_IDS = sorted(i for i in gym.registry if i.startswith("SeqGAN"))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster and fairer on the shared 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_ids_registered_with_string_entry_points():
     assert "SeqGAN-v0" in SEQGAN_IDS
     for env_id in SEQGAN_IDS:

@@ -132,12 +132,14 @@ def test_reference_checksum(oracle_path):
     assert hashlib.sha256(oracle_path.read_bytes()).hexdigest() == REFERENCE_ORACLE_SHA256
 
 
+@pytest.mark.multithread
 def test_reference_oracle_own_samples(reference_oracle):
     # README: the oracle's own 10,000 samples score 5.749 (+-0.03 between 1,000-sequence sets)
     value = nll_oracle(reference_oracle, reference_oracle, num_samples=10_000, seed=0)
     assert abs(value - 5.75) < 0.05, value
 
 
+@pytest.mark.multithread
 def test_reference_untrained_generator_is_near_uniform(reference_oracle):
     """An untrained N(0, 0.1) generator samples almost uniformly, so it scores like uniform tokens (11.44).
 

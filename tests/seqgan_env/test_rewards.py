@@ -19,15 +19,6 @@ from seqgan_env.rewards import RolloutReward, keyed_uniform, rollout_keys, torch
 V, T, N, B = 11, 6, 3, 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster and fairer on the shared 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture()
 def models() -> tuple[Generator, Discriminator]:
     g = Generator(GeneratorConfig(vocab_size=V, seq_len=T, emb_dim=8, hidden_dim=8), seed=3)

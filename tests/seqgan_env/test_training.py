@@ -63,6 +63,7 @@ def test_discriminator_learns_to_separate():
     assert float(d.prob_real(real).mean()) > 0.8 > 0.2 > float(d.prob_real(fake).mean())
 
 
+@pytest.mark.multithread
 def test_reference_five_mle_epochs_below_9_6(reference_oracle):
     """Issue acceptance: 5 epochs of MLE on 10,000 oracle samples bring NLL-oracle below 9.6 (ref log: 9.43)."""
     data = make_oracle_data(reference_oracle, DataConfig(num_train=10_000, num_test=1_000, seed=0))
