@@ -216,9 +216,7 @@ def build(args: Args) -> AdversarialTrainer:
     gcfg = GeneratorConfig(vocab_size=oracle.vocab_size, seq_len=args.seq_len)
     generator = Generator(gcfg, seed=args.seed + 1).to(dev)
     dcfg = DiscriminatorConfig.for_length(args.seq_len, vocab_size=oracle.vocab_size)
-    if args.d_filter_scale != 1.0:
-        scaled = tuple(max(1, round(n * args.d_filter_scale)) for n in dcfg.num_filters)
-        dcfg = dataclasses.replace(dcfg, num_filters=scaled)
+    dcfg = dcfg.with_filter_scale(args.d_filter_scale)
     discriminator = Discriminator(dcfg, seed=args.seed + 2).to(dev)
     agent = ReinforceAgent(generator, ReinforceConfig(
         lr=args.pg_lr, batch_size=args.pg_batch_size, num_rollouts=args.num_rollouts,

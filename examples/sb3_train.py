@@ -231,9 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"algo {args.algo}, preset {args.preset}: {source}; output {out}", flush=True)
     data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test, seed=args.seed))
     generator = Generator(task.generator_config(), seed=args.seed + 1).to(args.device)
-    dcfg = task.discriminator_config()
-    scaled = tuple(max(1, round(n * args.d_filter_scale)) for n in dcfg.num_filters)
-    dcfg = dataclasses.replace(dcfg, num_filters=scaled)
+    dcfg = task.discriminator_config().with_filter_scale(args.d_filter_scale)
     discriminator = Discriminator(dcfg, seed=args.seed + 2).to(args.device)
 
     # ---- 2. pretraining (MLE, then D) with the adversarial trainer; it also evaluates and retrains D later

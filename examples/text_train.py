@@ -200,8 +200,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     gcfg = GeneratorConfig(emb_dim=args.emb_dim, hidden_dim=args.hidden_dim, **corpus.generator_config_kwargs())
     generator = Generator(gcfg, seed=args.seed + 1)
     dcfg = DiscriminatorConfig.for_length(corpus.seq_len, vocab_size=corpus.vocab_size)
-    scaled = tuple(max(1, round(n * args.d_filter_scale)) for n in dcfg.num_filters)
-    dcfg = dataclasses.replace(dcfg, num_filters=scaled)
+    dcfg = dcfg.with_filter_scale(args.d_filter_scale)
     discriminator = Discriminator(dcfg, seed=args.seed + 2)
     agent = ReinforceAgent(generator, ReinforceConfig(batch_size=args.pg_batch_size, num_rollouts=args.num_rollouts))
     schedule = ScheduleConfig(

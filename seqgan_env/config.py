@@ -6,6 +6,7 @@ reference code (LantaoYu/SeqGAN). A departure from the paper is a named field wh
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 __all__ = ["GeneratorConfig", "DiscriminatorConfig", "MLEConfig", "DataConfig"]
@@ -97,6 +98,12 @@ class DiscriminatorConfig:
     @property
     def total_filters(self) -> int:
         return int(sum(self.num_filters))
+
+    def with_filter_scale(self, scale: float) -> DiscriminatorConfig:
+        """This config with every width's filter count multiplied by ``scale`` (rounded, at least 1 each)."""
+        if not scale > 0:
+            raise ValueError(f"filter scale {scale!r} must be positive (1.0 keeps the paper's 1,720 filters).")
+        return dataclasses.replace(self, num_filters=tuple(max(1, round(n * scale)) for n in self.num_filters))
 
     @classmethod
     def for_length(cls, seq_len: int, vocab_size: int = 5000, **kwargs: object) -> DiscriminatorConfig:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from .config import DiscriminatorConfig, GeneratorConfig
@@ -51,7 +50,7 @@ class Preset:
             emb_dim=self.disc_emb_dim,
         )
         if self.filter_scale != 1:
-            cfg = dataclasses.replace(cfg, num_filters=tuple(max(1, n // self.filter_scale) for n in cfg.num_filters))
+            cfg = cfg.with_filter_scale(1.0 / self.filter_scale)
         return cfg
 
 

@@ -33,3 +33,12 @@ def test_bad_values_name_themselves(factory, match):
 def test_configs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         GeneratorConfig().vocab_size = 3  # type: ignore[misc]
+
+
+def test_with_filter_scale():
+    cfg = DiscriminatorConfig().with_filter_scale(0.1)
+    assert cfg.num_filters == (10, 20, 20, 20, 20, 10, 10, 10, 10, 10, 16, 16)
+    assert cfg.filter_sizes == DiscriminatorConfig().filter_sizes
+    assert DiscriminatorConfig().with_filter_scale(0.001).num_filters == (1,) * 12
+    with pytest.raises(ValueError, match="must be positive"):
+        DiscriminatorConfig().with_filter_scale(0.0)
