@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from seqgan_env.discriminator import Discriminator
-from seqgan_env.generator import Generator, check_tokens
+from seqgan_env.generator import Generator, check_tokens, row_seeds_for
 from seqgan_env.rewards import RolloutReward
 from seqgan_env.training import NonFiniteLossError, make_generator_optimizer
 
@@ -114,16 +114,23 @@ class ReinforceAgent:
             update_rate=c.update_rate, backend=c.backend, score_fn=score_fn,
         )
 
-    def generator_step(self, reward_fn: RolloutReward, rng: torch.Generator) -> dict[str, float]:
-        """Sample B sequences from G (with ``rng``), score Q_t by rollouts, take one policy-gradient step.
-
-        The rollout seed is drawn from ``rng`` too, so the step is a deterministic function of ``rng``'s state.
-        After the step the delayed rollout policy (if any) is moved towards G.
-        """
+    @torch.no_grad()
+    def sample_scored(self, reward_fn: RolloutReward, rng: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Draw one seed per sequence from ``rng``, sample B sequences from G with them and score Q_t by rollouts
+        keyed by the same seeds (prefix length and rollout index keep the streams apart). Returns
+        ``tokens`` (B, T) long and ``q`` (B, T) float. Row b depends only on its seed."""
         g = self.generator
-        tokens = g.sample(self.config.batch_size, generator=rng)  # (B, T)
-        seed = int(torch.randint(0, 2**62, (1,), generator=rng, device=rng.device))
-        q = reward_fn.q_values(tokens, seed=seed)  # (B, T)
+        seeds = row_seeds_for(self.config.batch_size, generator=rng, device=g.device)
+        tokens = g.sample(self.config.batch_size, row_seeds=seeds)  # (B, T)
+        return tokens, reward_fn.q_values(tokens, row_seeds=seeds)  # (B, T)
+
+    def generator_step(self, reward_fn: RolloutReward, rng: torch.Generator) -> dict[str, float]:
+        """Sample B sequences from G (seeds from ``rng``), score Q_t by rollouts, take one policy-gradient step.
+
+        The step is a deterministic function of ``rng``'s state. After the step the delayed rollout policy (if any)
+        is moved towards G.
+        """
+        tokens, q = self.sample_scored(reward_fn, rng)
         metrics = self.update(tokens, q)
         reward_fn.update_rollout_policy()
         return metrics
@@ -134,9 +141,11 @@ class ReinforceAgent:
     ) -> tuple[Tensor, Tensor]:
         """Play one episode in each env of a ``SeqGANVectorEnv`` (reward mode "mc") with G as the policy.
 
-        Resets ``envs`` (with ``seed``), then for t = 1..T samples y_t ~ G(. | Y_{1:t-1}) for every env (from
-        ``rng``) and steps all envs at once. Returns ``tokens`` (num_envs, T) long and ``rewards`` (num_envs, T)
-        float, where ``rewards[:, t-1]`` is the env's reward for y_t (Q_t in mode "mc"), ready for :meth:`update`.
+        Resets ``envs`` (with ``seed``), samples one sequence per env from G (row seeds from ``rng``; G's policy
+        depends only on its own prefix, so sampling the whole sequence first is the same as sampling step by step)
+        and steps all envs with it, one token at a time. Returns ``tokens`` (num_envs, T) long and ``rewards``
+        (num_envs, T) float, where ``rewards[:, t-1]`` is the env's reward for y_t (Q_t in mode "mc"), ready for
+        :meth:`update`.
         """
         import numpy as np
 
@@ -149,19 +158,11 @@ class ReinforceAgent:
         g = self.generator
         b, t_len = int(envs.num_envs), g.seq_len
         envs.reset(seed=seed)
-        w = g.weights()
-        h, c = g.initial_state(b)
-        tokens = torch.empty(b, t_len, dtype=torch.long)
+        tokens = g.sample(b, row_seeds=row_seeds_for(b, generator=rng, device=g.device)).cpu()
         rewards = torch.empty(b, t_len, dtype=torch.float32)
-        from seqgan_env.generator import lstm_cell, sample_categorical
-
         for t in range(t_len):
-            tok = sample_categorical(h @ w.w_out.T + w.b_out, generator=rng)
-            _, r, _, _, _ = envs.step(tok.cpu().numpy().astype(np.int64))
-            tokens[:, t] = tok.cpu()
+            _, r, _, _, _ = envs.step(tokens[:, t].numpy().astype(np.int64))
             rewards[:, t] = torch.as_tensor(np.asarray(r, dtype=np.float32))
-            if t + 1 < t_len:
-                h, c = lstm_cell(w.emb[tok], h, c, w.w_ih, w.w_hh, w.bias)
         return tokens, rewards
 
     # ------------------------------------------------------------------ the gradient step

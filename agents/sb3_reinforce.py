@@ -45,7 +45,8 @@ from torch import Tensor
 
 from seqgan_env.config import GeneratorConfig
 from seqgan_env.discriminator import Discriminator
-from seqgan_env.generator import Generator, sample_categorical
+from seqgan_env.generator import Generator, row_seeds_for
+from seqgan_env.kernels import sample_next
 from seqgan_env.rewards import RolloutReward
 
 from .reinforce import ReinforceAgent, ReinforceConfig
@@ -136,9 +137,8 @@ class ReinforceAlgorithm:
 
     # ------------------------------------------------------------------ sampling and prediction
     def sample_sequences(self, num: int, *, seed: int = 0) -> Tensor:
-        """``num`` sequences (num, T) from G with a dedicated seeded stream (the training RNG is untouched)."""
-        gen = torch.Generator(device=self.generator.device).manual_seed(seed)
-        return self.generator.sample_batches(num, 1024, generator=gen).cpu()
+        """``num`` sequences (num, T) from G with row seeds derived from ``seed`` (the training RNG is untouched)."""
+        return self.generator.sample_batches(num, 1024, seed=seed).cpu()
 
     @torch.no_grad()
     def predict(
@@ -151,8 +151,8 @@ class ReinforceAlgorithm:
         """The next token for each observation, as SB3's ``predict``.
 
         ``observation`` (T,) or (B, T) token ids with the pad V after the prefix -> actions () or (B,) int64 (argmax
-        of G with ``deterministic``, else a sample from the global torch RNG); ``state`` is returned unchanged
-        (G recomputes its state from the prefix).
+        of G with ``deterministic``, else a draw of the project's sampler keyed by seeds from the global torch RNG);
+        ``state`` is returned unchanged (G recomputes its state from the prefix).
         """
         g = self.generator
         obs = np.asarray(observation)
@@ -163,7 +163,11 @@ class ReinforceAlgorithm:
         lengths = (tokens != g.vocab_size).sum(dim=1).clamp(max=g.seq_len - 1)
         h, _ = g.prefix_states(torch.where(tokens == g.vocab_size, 0, tokens))  # (B, T + 1, H)
         logits = g.out(h[torch.arange(tokens.shape[0], device=g.device), lengths])  # (B, V)
-        actions = logits.argmax(-1) if deterministic else sample_categorical(logits)
+        if deterministic:
+            actions = logits.argmax(-1)
+        else:
+            seeds = row_seeds_for(tokens.shape[0], device=g.device)
+            actions = sample_next(logits, seeds, position=0)
         out = actions.cpu().numpy().astype(np.int64)
         return (out[0] if single else out), state
 
@@ -216,9 +220,7 @@ class ReinforceAlgorithm:
         stop = False
         while self.num_timesteps < self._total_timesteps and not stop:
             callback.on_rollout_start()
-            tokens = self.generator.sample(b, generator=self.rng)  # (B, T)
-            seed = int(torch.randint(0, 2**62, (1,), generator=self.rng, device=self.rng.device))
-            q = self.reward_fn.q_values(tokens, seed=seed)  # (B, T)
+            tokens, q = self.agent.sample_scored(self.reward_fn, self.rng)  # (B, T) each
             for t in range(seq_len):
                 self.num_timesteps += b
                 callback.update_locals(self._rollout_locals(tokens, q, t))

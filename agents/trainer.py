@@ -34,8 +34,9 @@ elapsed time. :meth:`AdversarialTrainer.load_checkpoint` validates the file (rea
 configuration fingerprint) before changing anything, so a resumed run repeats an uninterrupted one with the
 same seed exactly (same thread count and device assumed) and a bad file leaves everything untouched.
 
-**Non-finite losses** raise :class:`TrainingStopped` (a :class:`~seqgan_env.training.NonFiniteLossError`); no
-checkpoint is written after the failure, so the last good one survives.
+**Non-finite losses, scores or weights** (a NaN loss, a discriminator scoring NaN, a generator whose weights went
+NaN) raise :class:`TrainingStopped` (a :class:`~seqgan_env.training.NonFiniteLossError`); no checkpoint is written
+after the failure, so the last good one survives.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from seqgan_env.config import MLEConfig
 from seqgan_env.data import OracleData
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator
+from seqgan_env.kernels import NonFiniteError
 from seqgan_env.metrics import nll_test, sequence_nll
 from seqgan_env.rewards import RolloutReward
 from seqgan_env.training import (
@@ -504,7 +506,7 @@ class AdversarialTrainer:
                 c0 = time.process_time()
                 try:
                     self._unit()
-                except NonFiniteLossError as exc:
+                except (NonFiniteLossError, NonFiniteError) as exc:
                     ck = self.checkpoint_path if self.checkpoint_path is not None and self.checkpoint_path.exists() \
                         else None
                     where = f"the last good checkpoint is {ck}" if ck else "no checkpoint was written yet"

@@ -10,12 +10,18 @@ Three ways to compute the paper's Q_t for a batch of B finished sequences (B*(T-
 * ``ports_loop``: the public ports' structure (LantaoYu/SeqGAN, its PyTorch ports): for n in N, for t in T-1,
   complete all B prefixes of length t (one LSTM step of batch B per call) and score them (D of batch B).
 
+Then, at the paper config, the discriminator's scoring precision (``RolloutReward(score_precision=...)``): the
+batched reward with fp32, tf32 (no effect on CPU) and bf16 scoring (autocast; oneDNN uses AMX where the CPU has it),
+each against the same rollouts scored by the discriminator in float64 (max |dQ|), and D alone on 4,096
+paper-size sequences (time and max |dD| against float64).
+
 Usage: ``python benchmarks/reward_cpu.py --json results.json [--skip-paper] [--loop-seqs 2] [--threads 1]``
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import json
 import os
@@ -27,6 +33,7 @@ import torch
 
 from seqgan_env import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 from seqgan_env.generator import lstm_cell
+from seqgan_env.kernels import disc_score
 from seqgan_env.rewards import RolloutReward
 
 
@@ -91,7 +98,7 @@ def run_config(name: str, v: int, t: int, b: int, n: int, *, paper_d: bool, loop
 
         dcfg = dataclasses.replace(dcfg, num_filters=tuple(max(1, k // 10) for k in dcfg.num_filters), emb_dim=16)
     d = Discriminator(dcfg, seed=2)
-    seqs = g.sample(b, generator=torch.Generator().manual_seed(3))
+    seqs = g.sample(b, seed=3)
     rf = RolloutReward(g, d, n, backend="torch")
     rf.q_values(seqs[:2], seed=1)  # warm-up (allocator, thread pool) on two sequences
     batched = timed(lambda: rf.q_values(seqs, seed=0), repeats)
@@ -116,6 +123,44 @@ def run_config(name: str, v: int, t: int, b: int, n: int, *, paper_d: bool, loop
     }
 
 
+@torch.no_grad()
+def precision_study(repeats: int, d_rows: int = 4096) -> dict:
+    """Paper config: the reward with each scoring precision against float64 scoring of the same rollouts."""
+    v, t, b, n = 5000, 20, 64, 16
+    g = Generator(GeneratorConfig(vocab_size=v, seq_len=t), seed=1)
+    d = Discriminator(DiscriminatorConfig.for_length(t, v), seed=2)
+    d64 = copy.deepcopy(d).double()
+    seqs = g.sample(b, seed=3)
+    exact = RolloutReward(g, d, n, backend="torch", score_fn=lambda y: d64.prob_real(y, batch_size=256).float())
+    q64 = exact.q_values(seqs, seed=0)  # the same rollouts as below (same seeds), D in float64
+    out: dict = {"config": "paper", "vocab_size": v, "seq_len": t, "batch": b, "num_rollouts": n,
+                 "rollouts": b * (t - 1) * n, "reward": {}, "d_only": {"rows": d_rows}}
+    for prec in ("fp32", "tf32", "bf16"):
+        rf = RolloutReward(g, d, n, backend="torch", score_precision=prec)
+        rf.q_values(seqs[:2], seed=1)  # warm-up
+        times = timed(lambda rf=rf: rf.q_values(seqs, seed=0), repeats)
+        q = rf.q_values(seqs, seed=0)
+        out["reward"][prec] = {"times_s": times, "median_s": sorted(times)[len(times) // 2],
+                               "max_abs_dq_vs_float64": float((q - q64).abs().max())}
+        print(prec, out["reward"][prec], flush=True)
+    tokens = torch.randint(0, v, (d_rows, t), generator=torch.Generator().manual_seed(5))
+    exact_d = d64.prob_real(tokens, batch_size=256).float()
+    w = d.score_weights()
+    for prec in ("fp32", "tf32", "bf16"):
+        disc_score(w, tokens[:256], precision=prec, batch_size=256)  # warm-up
+        times = timed(lambda prec=prec: disc_score(w, tokens, precision=prec, batch_size=256), max(repeats, 3))
+        got = disc_score(w, tokens, precision=prec, batch_size=256)
+        out["d_only"][prec] = {"times_s": times, "median_s": sorted(times)[len(times) // 2],
+                               "max_abs_dd_vs_float64": float((got - exact_d).abs().max()),
+                               "mean_abs_dd_vs_float64": float((got - exact_d).abs().mean())}
+        print("D only", prec, out["d_only"][prec], flush=True)
+    for part in ("reward", "d_only"):
+        base = out[part]["fp32"]["median_s"]
+        for prec in ("tf32", "bf16"):
+            out[part][prec]["speedup_vs_fp32"] = base / out[part][prec]["median_s"]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", required=True, help="where to write the results")
@@ -123,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loop-seqs", type=int, default=2, help="sequences the plain loop runs at the paper size")
     ap.add_argument("--repeats", type=int, default=2, help="timed repeats of the batched call")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    ap.add_argument("--machine", default="2-core CPU dev box", help="a name for the machine, stored in the JSON")
     args = ap.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -131,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "reward_cpu",
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
         "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": "2-core CPU dev box (shared with other jobs)",
+        "machine": args.machine,
         "platform": platform.platform(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
@@ -147,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             run_config("paper", 5000, 20, 64, 16, paper_d=True, loop_seqs=args.loop_seqs, repeats=args.repeats)
         )
         print(json.dumps(results["configs"][-1], indent=1), flush=True)
+        results["precision"] = precision_study(args.repeats)
     results["loadavg_after"] = os.getloadavg()
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1)

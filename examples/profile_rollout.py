@@ -6,9 +6,10 @@ discriminator (the full reward). Implementations:
 
 * ``loop``: the public ports' structure: Python loops over n and t, the prefix re-run and one LSTM step per call
   (``torch.multinomial``), one discriminator call of batch B per (n, t).
-* ``torch``: all rollouts as one batch (``seqgan_env.rewards.torch_rollout``), eager.
-* ``torch-graph``: the same work with static shapes captured as one CUDA graph (GPU only).
-* ``reference``: the Philox-exact PyTorch reference of the kernel (``seqgan_env.kernels.rollout_reference``).
+* ``torch``: all rollouts as one batch through the ``"torch"`` backend (``seqgan_env.kernels.rollout_reference``,
+  the kernel's Philox-exact PyTorch twin and the CPU path), eager.
+* ``torch-graph``: batched PyTorch with static shapes (inverse-CDF sampling, ``torch.rand``) captured as one CUDA
+  graph (GPU only).
 * ``triton[-BR]``: the fused kernel (GPU only), for each ``--block-r``.
 
 The batched implementations score with ``seqgan_env.kernels.disc_score`` (``--d-precision``). Medians: GPU with
@@ -36,10 +37,9 @@ from torch import Tensor
 
 from seqgan_env.config import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, DiscriminatorConfig, GeneratorConfig
 from seqgan_env.discriminator import Discriminator
-from seqgan_env.generator import Generator, LSTMWeights, lstm_cell, sample_categorical
-from seqgan_env.kernels import disc_score, rollout_reference, triton_available, triton_rollout
+from seqgan_env.generator import Generator, LSTMWeights, lstm_cell
+from seqgan_env.kernels import derive_seeds, disc_score, rollout_reference, triton_available, triton_rollout
 from seqgan_env.kernels.disc_score import _precision, score_unchecked
-from seqgan_env.rewards import torch_rollout
 
 PAPER = {"vocab": 5000, "hidden": 32, "batch": 64, "rollouts": 16, "length": 20}
 CPU_DEFAULT = {"vocab": 1000, "hidden": 32, "batch": 8, "rollouts": 4, "length": 20}
@@ -97,7 +97,7 @@ def prefix_states_unchecked(w: LSTMWeights, seqs: Tensor, start_token: int = 0) 
 
 
 def expand_rows(g: Generator, seqs: Tensor, n: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """The rows of ``RolloutReward.q_values``: (rows (R, T), starts (R,), h0, c0), R = B*(T-1)*N."""
+    """The rows of ``RolloutReward.q_values``: (rows (R, T), starts (R,), h0, c0), R = B*(T-1)*N (row-minor n)."""
     b, t_len = seqs.shape
     w = g.weights()
     hs, cs = prefix_states_unchecked(w, seqs, g.config.start_token)
@@ -112,9 +112,12 @@ def batched(g: Generator, seqs: Tensor, n: int, backend: Callable[..., Tensor], 
     """(rollout-only fn, full-reward fn) for a batched backend."""
     b, t_len = seqs.shape
 
+    seeds = derive_seeds(1234, torch.arange(b)).to(seqs.device).repeat_interleave((t_len - 1) * n)
+    ids = torch.arange(n, device=seqs.device).repeat(b * (t_len - 1))
+
     def rollout() -> Tensor:
         rows, starts, h0, c0 = expand_rows(g, seqs, n)
-        return backend(g.weights(), rows, starts, h0, c0, seed=1234, offset=0)
+        return backend(g.weights(), rows, starts, h0, c0, seeds=seeds, rollout_ids=ids)
 
     def full() -> Tensor:
         rolled = rollout()
@@ -158,7 +161,9 @@ def static_torch_rollout(w: LSTMWeights, rows: Tensor, starts: Tensor, h0: Tenso
     h, c = h0, c0
     for p in range(rows.shape[1]):
         active = (starts <= p)[:, None]
-        tok = sample_categorical(h @ w.w_out.T + w.b_out)
+        cdf = torch.softmax(h @ w.w_out.T + w.b_out, dim=-1).cumsum(dim=-1)
+        u = torch.rand(cdf.shape[0], 1, device=cdf.device) * cdf[:, -1:]
+        tok = torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=cdf.shape[-1] - 1)
         out[:, p] = torch.where(active[:, 0], tok, out[:, p])
         h_new, c_new = lstm_cell(w.emb[tok], h, c, w.w_ih, w.w_hh, w.bias)
         h = torch.where(active, h_new, h)
@@ -177,8 +182,8 @@ def cuda_graph(g: Generator, seqs: Tensor, n: int, d: Discriminator, precision: 
     def full() -> Tensor:
         rolled = rollout()
         with _precision(precision, seqs.device):
-            q = score_unchecked(d, rolled).view(b, t_len - 1, n).mean(-1)
-            return torch.cat([q, score_unchecked(d, seqs).view(b, 1)], dim=1)
+            q = score_unchecked(d.score_weights(), rolled).view(b, t_len - 1, n).mean(-1)
+            return torch.cat([q, score_unchecked(d.score_weights(), seqs).view(b, 1)], dim=1)
 
     replays = []
     for fn in (rollout, full):
@@ -210,7 +215,7 @@ def build(args: argparse.Namespace, device: torch.device) -> tuple[Generator, Di
     d = Discriminator(dcfg, seed=0).to(device).eval()
     g.requires_grad_(False)
     d.requires_grad_(False)
-    seqs = g.sample(args.batch, generator=torch.Generator(device=device).manual_seed(0))
+    seqs = g.sample(args.batch, seed=0)
     return g, d, seqs
 
 
@@ -245,11 +250,11 @@ def main(argv: list[str] | None = None) -> dict:
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
     def score(tokens: Tensor) -> Tensor:
-        return disc_score(d, tokens, precision=d_prec)
+        return disc_score(d.score_weights(), tokens, precision=d_prec)
 
     impls: dict[str, tuple[Fn, Fn] | str] = {}
     impls["loop"] = loop_structure(g, d, seqs, n)
-    impls["torch"] = batched(g, seqs, n, torch_rollout, score)
+    impls["torch"] = batched(g, seqs, n, rollout_reference, score)
     if device.type == "cuda":
         try:
             impls["torch-graph"] = cuda_graph(g, seqs, n, d, d_prec)
@@ -257,7 +262,6 @@ def main(argv: list[str] | None = None) -> dict:
             impls["torch-graph"] = f"capture failed: {type(exc).__name__}: {exc}"
     else:
         impls["torch-graph"] = "skipped: CUDA graphs need a GPU"
-    impls["reference"] = batched(g, seqs, n, rollout_reference, score)
     if device.type == "cuda" and triton_available():
         for br in [int(x) for x in args.block_r.split(",") if x.strip()]:
             def kern(*a, br=br, **kw):

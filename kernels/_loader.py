@@ -56,7 +56,7 @@ def load_kernel_module(name: str) -> ModuleType:
     if not triton_available():
         raise ValueError(
             "the Triton backend needs the 'triton' package, which is not installed here; "
-            "use backend='reference' (or 'auto', which picks it off CUDA)."
+            "use backend='torch' (or 'auto', which picks it off CUDA)."
         )
     check_triton_mode()
     mode = interpret_mode()

@@ -1,6 +1,7 @@
 """Discriminator scoring for rollout batches in GEMM form: D(Y) = softmax(logits)[:, 1], no dropout.
 
-The same function as :meth:`seqgan_env.discriminator.Discriminator.prob_real`, restructured for large batches
+Tensors in, tensors out: the weights come as :class:`DiscWeights` (``seqgan_env.Discriminator.score_weights()``
+builds one from the module). The same function as ``Discriminator.prob_real``, restructured for large batches
 (19,456 rows per reward at the paper config):
 
     e = Emb[y]                                  one gather per chunk, (b, T, E)
@@ -13,38 +14,54 @@ The same function as :meth:`seqgan_env.discriminator.Discriminator.prob_real`, r
 
 The convolutions are GEMMs over unfolded windows, never cuDNN conv2d (which gave wrong outputs at batch 19,456 on
 an H200, max error 2.3 against float64, measured while this project was set up).
-Memory per chunk of b rows: the windows, sum_k (T-k+1) k E = 880 E words per row at
-the paper config (225 KB per row in fp32), and the per-width maps, 23,620 words per row; ``batch_size`` bounds it.
+Memory per chunk of b rows: the windows, sum_k (T-k+1) k E = 880 E words per row at the paper config (225 KB per
+row in fp32), and the per-width maps, 23,620 words per row; ``batch_size`` bounds it.
 FLOPs per row at the paper config: 15.2 MFLOP (convolutions) + 11.8 MFLOP (highway) + tiny.
 
-Precision (``precision=``) and measured tolerance against ``prob_real`` in fp32:
+Precision (``precision=``), with the error against the module run in float64 measured by
+``benchmarks/reward_cpu.py`` (see BENCHMARKS.md and docs/kernels.md for the figures):
 
-* ``"fp32"``: fp32 GEMMs (TF32 disabled for the call); equal to ``prob_real`` to about 1e-6 (summation order).
-* ``"tf32"``: ``torch.set_float32_matmul_precision("high")`` for the call (TF32 tensor cores on CUDA; no effect on
-  CPU); estimated <~ 4e-3 absolute on D at the paper config (tests allow 1e-2).
-* ``"bf16"``: ``torch.autocast(dtype=torch.bfloat16)``; inputs rounded to 8-bit mantissas, fp32 accumulation;
-  tests allow 5e-2 absolute on D (measured on CPU at the paper config, 512 random rows: max 1.8e-2, mean 2.2e-3).
-
-Measured fp32 error against the module run in float64: 1.3e-6 (the module itself in fp32: the same). The tf32 bound
-is an estimate from its 10-bit mantissa (bf16 has 7), to be confirmed by the GPU test at batch 19,456.
+* ``"fp32"`` (default): fp32 GEMMs (TF32 disabled for the call). Exact up to summation order.
+* ``"tf32"``: ``torch.set_float32_matmul_precision("high")`` for the call: TF32 tensor cores on CUDA (inputs
+  truncated to 10-bit mantissas, fp32 accumulation); on CPU it changes nothing (equal to fp32).
+* ``"bf16"``: ``torch.autocast(dtype=torch.bfloat16)`` on CUDA and on CPU (oneDNN uses AMX where the CPU has it);
+  inputs rounded to 8-bit mantissas, fp32 accumulation.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor
 
-from seqgan_env.discriminator import Discriminator
-from seqgan_env.generator import check_tokens
-
-__all__ = ["disc_score", "make_score_fn", "score_unchecked", "DiscScorer", "ScorePrecision", "TOLERANCE"]
+__all__ = ["DiscWeights", "disc_score", "score_unchecked", "ScorePrecision", "TOLERANCE", "PRECISIONS"]
 
 ScorePrecision = Literal["fp32", "tf32", "bf16"]
+PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16")
 TOLERANCE: dict[str, float] = {"fp32": 1e-5, "tf32": 1e-2, "bf16": 5e-2}  # max |D - prob_real| the tests allow
+
+
+class DiscWeights(NamedTuple):
+    """The discriminator's weights as plain tensors (shapes for V tokens, E embedding, widths k with F_k filters,
+    F = sum F_k): ``emb`` (V, E); ``conv_w`` a tuple of (F_k, k*E) (windows flattened k-major); ``conv_b`` a tuple
+    of (F_k,); ``filter_sizes`` the widths k; ``gate_w``/``gate_b`` (F, F)/(F,) and ``lin_w``/``lin_b`` the highway;
+    ``gate_bias`` the constant added to the gate's pre-activation; ``out_w``/``out_b`` (2, F)/(2,), column 1 "real".
+    """
+
+    emb: Tensor
+    conv_w: tuple[Tensor, ...]
+    conv_b: tuple[Tensor, ...]
+    filter_sizes: tuple[int, ...]
+    gate_w: Tensor
+    gate_b: Tensor
+    lin_w: Tensor
+    lin_b: Tensor
+    gate_bias: float
+    out_w: Tensor
+    out_b: Tensor
 
 
 @contextlib.contextmanager
@@ -63,72 +80,56 @@ def _precision(precision: str, device: torch.device) -> Iterator[None]:
         torch.set_float32_matmul_precision(old)
 
 
-def _features(d: Discriminator, tokens: Tensor) -> Tensor:
+def _features(w: DiscWeights, tokens: Tensor) -> Tensor:
     """Pooled, biased, rectified conv features (b, sum F_k) for tokens (b, T)."""
-    e = torch.nn.functional.embedding(tokens, d.embedding.weight)  # (b, T, E)
+    e = torch.nn.functional.embedding(tokens, w.emb)  # (b, T, E)
     b, t_len, emb = e.shape
     pooled = []
-    for k, w in zip(d.config.filter_sizes, d.conv_weights):
+    for k, cw in zip(w.filter_sizes, w.conv_w):
         windows = e.unfold(1, k, 1).transpose(2, 3).reshape(b, t_len - k + 1, k * emb)  # (b, L, kE), k-major
-        pooled.append(torch.matmul(windows, w.T).amax(dim=1))  # (b, F_k)
-    bias = torch.cat(list(d.conv_biases))
+        pooled.append(torch.matmul(windows, cw.T).amax(dim=1))  # (b, F_k)
+    bias = torch.cat(list(w.conv_b))
     return torch.relu(torch.cat(pooled, dim=1).float() + bias)
+
+
+def score_unchecked(w: DiscWeights, tokens: Tensor) -> Tensor:
+    """D(Y) for one chunk (b, T) -> (b,) without checks or host synchronisation (CUDA-graph capturable); runs
+    in the caller's precision context."""
+    p = _features(w, tokens)
+    gate = torch.sigmoid(torch.nn.functional.linear(p, w.gate_w, w.gate_b).float() + w.gate_bias)
+    q = gate * torch.relu(torch.nn.functional.linear(p, w.lin_w, w.lin_b).float()) + (1.0 - gate) * p
+    logits = torch.nn.functional.linear(q, w.out_w, w.out_b).float()
+    return torch.sigmoid(logits[:, 1] - logits[:, 0])
 
 
 @torch.no_grad()
 def disc_score(
-    discriminator: Discriminator, tokens: Tensor, *, precision: ScorePrecision = "fp32", batch_size: int = 8192
+    weights: DiscWeights, tokens: Tensor, *, precision: ScorePrecision = "fp32", batch_size: int = 8192
 ) -> Tensor:
-    """D(Y) for ``tokens`` (R, T) long -> (R,) float32, in chunks of ``batch_size`` rows, without dropout."""
-    d = discriminator
-    check_tokens(tokens, d.vocab_size, d.seq_len)
+    """D(Y) for ``tokens`` (R, T) integer ids -> (R,) float32, in chunks of ``batch_size`` rows, without dropout.
+
+    Raises ``ValueError`` for tokens that are not a 2-D integer tensor of ids in [0, V), of length below the
+    widest filter, on another device than the weights, or for a bad ``precision``/``batch_size``.
+    """
+    v = weights.emb.shape[0]
+    if not isinstance(tokens, Tensor) or tokens.dim() != 2 or tokens.dtype not in (torch.int64, torch.int32):
+        got = f"{tokens.dtype} {tuple(tokens.shape)}" if isinstance(tokens, Tensor) else type(tokens).__name__
+        raise ValueError(f"tokens must be a (R, T) int64 tensor of token ids, got {got}.")
+    if tokens.shape[1] < max(weights.filter_sizes):
+        raise ValueError(
+            f"tokens have length {tokens.shape[1]}, shorter than the widest filter ({max(weights.filter_sizes)}); "
+            "pass sequences of the discriminator's length."
+        )
+    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= v):
+        raise ValueError(f"tokens contain ids outside [0, V={v}).")
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size} must be >= 1.")
-    if tokens.device != d.device:
-        raise ValueError(f"tokens are on {tokens.device} but the discriminator is on {d.device}.")
+    if precision not in TOLERANCE:
+        raise ValueError(f"precision={precision!r}; use 'fp32', 'tf32' or 'bf16'.")
+    if tokens.device != weights.emb.device:
+        raise ValueError(f"tokens are on {tokens.device} but the discriminator weights on {weights.emb.device}.")
     outs = []
     with _precision(precision, tokens.device):
         for i in range(0, tokens.shape[0], batch_size):
-            outs.append(score_unchecked(d, tokens[i : i + batch_size]))
+            outs.append(score_unchecked(weights, tokens[i : i + batch_size].long()))
     return torch.cat(outs) if outs else torch.empty(0, device=tokens.device)
-
-
-def score_unchecked(d: Discriminator, tokens: Tensor) -> Tensor:
-    """D(Y) for one chunk (b, T) -> (b,) without checks or host synchronisation (CUDA-graph capturable); runs
-    in the caller's precision context."""
-    p = _features(d, tokens)
-    gate = torch.sigmoid(d.highway_gate(p).float() + d.config.highway_gate_bias)
-    q = gate * torch.relu(d.highway_lin(p).float()) + (1.0 - gate) * p
-    logits = d.out(q).float()
-    return torch.sigmoid(logits[:, 1] - logits[:, 0])
-
-
-class DiscScorer:
-    """A ``score_fn`` for :class:`seqgan_env.rewards.RolloutReward`: tokens (R, T) -> D(Y) (R,) float32.
-
-    Holds a reference to the live discriminator, so training updates are seen by later calls.
-    """
-
-    def __init__(
-        self, discriminator: Discriminator, precision: ScorePrecision = "fp32", batch_size: int = 8192
-    ) -> None:
-        if precision not in TOLERANCE:
-            raise ValueError(f"precision={precision!r}; use 'fp32', 'tf32' or 'bf16'.")
-        self.discriminator = discriminator
-        self.precision: ScorePrecision = precision
-        self.batch_size = int(batch_size)
-
-    def __call__(self, tokens: Tensor) -> Tensor:
-        was_training = self.discriminator.training
-        self.discriminator.eval()
-        try:
-            return disc_score(self.discriminator, tokens, precision=self.precision, batch_size=self.batch_size)
-        finally:
-            self.discriminator.train(was_training)
-
-
-def make_score_fn(
-    discriminator: Discriminator, precision: ScorePrecision = "fp32", batch_size: int = 8192
-) -> DiscScorer:
-    """``RolloutReward(..., score_fn=make_score_fn(D, "tf32"))``: fast scoring with the chosen precision."""
-    return DiscScorer(discriminator, precision, batch_size)

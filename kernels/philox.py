@@ -14,6 +14,10 @@ Triton's generator (``triton/language/random.py``), for a scalar ``seed`` and an
 Here every uint32 word lives in an int64 tensor (values in [0, 2^32)); products are split into 16-bit halves so
 no intermediate leaves int64. Offsets are int64 (the 64-bit counter path of Triton: ``offset_hi`` is the high
 word). Works on any device; cost is about 150 int64 ops per call.
+
+Keyed streams (what the rollout kernel uses): :func:`philox4x32` also takes per-element keys (tensors), and
+:func:`derive_seeds` turns one integer seed into independent per-row seeds, a pure function of (seed, row index,
+domain), so a batch and its rows one at a time (or split across ranks) get the same seeds.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["philox4x32", "randint4x", "uint_to_uniform", "rand", "rand4x", "MASK32"]
+__all__ = ["philox4x32", "randint4x", "uint_to_uniform", "rand", "rand4x", "derive_seeds", "check_seeds", "MASK32",
+           "SEED_BOUND"]
 
 MASK32 = 0xFFFFFFFF
 _ROUND_A = 0xD2511F53
@@ -43,11 +48,12 @@ def _mul32(a: int, b: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def philox4x32(
-    c0: Tensor, c1: Tensor, c2: Tensor, c3: Tensor, k0: int, k1: int, n_rounds: int = 10
+    c0: Tensor, c1: Tensor, c2: Tensor, c3: Tensor, k0: int | Tensor, k1: int | Tensor, n_rounds: int = 10
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Philox-4x32 with ``n_rounds`` rounds. Counters: int64 tensors holding uint32 (any equal shapes)."""
-    k0 &= MASK32
-    k1 &= MASK32
+    """Philox-4x32 with ``n_rounds`` rounds. Counters: int64 tensors holding uint32 (broadcastable shapes); keys:
+    ints or int64 tensors holding uint32 (one key per element: the rollout kernel keys each row by its seed)."""
+    k0 = k0 & MASK32
+    k1 = k1 & MASK32
     for _ in range(n_rounds):
         hi_b, lo_b = _mul32(_ROUND_B, c2)
         hi_a, lo_a = _mul32(_ROUND_A, c0)
@@ -97,3 +103,38 @@ def rand4x(seed: int, offset: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """``tl.rand4x(seed, offset)``: four float32 uniform tensors from one Philox call per element."""
     a, b, c, d = randint4x(seed, offset)
     return uint_to_uniform(a), uint_to_uniform(b), uint_to_uniform(c), uint_to_uniform(d)
+
+
+#: Row seeds are integers in [0, SEED_BOUND): non-negative int64 values (Triton passes seeds as signed 64-bit).
+SEED_BOUND = 2**63
+_DERIVE_TAG = 0x5EED5EED  # the fourth counter word of derive_seeds: keeps its stream apart from the rollouts'
+
+
+def check_seeds(seeds: Tensor, name: str = "seeds") -> Tensor:
+    """Validate per-row seeds: an integer tensor of values in [0, 2**63). Returns them as int64."""
+    if not isinstance(seeds, Tensor) or seeds.dtype not in (torch.int64, torch.int32):
+        got = seeds.dtype if isinstance(seeds, Tensor) else type(seeds).__name__
+        raise ValueError(f"{name} must be an int64 tensor of per-row seeds in [0, 2**63), got {got}.")
+    if seeds.numel() and int(seeds.min()) < 0:
+        raise ValueError(f"{name} contains {int(seeds.min())}; seeds must lie in [0, 2**63).")
+    return seeds.to(torch.int64)
+
+
+def derive_seeds(seed: int, index: Tensor, domain: int = 0) -> Tensor:
+    """Independent per-row seeds in [0, 2**62) from one integer ``seed``: a pure function of (seed, index, domain).
+
+    ``index`` (any shape, int64 >= 0) is typically the global row index; ``domain`` (a uint32) separates uses
+    of the same seed. One Philox-4x32-10 call per element: key = ``seed``, counter = (index lo, index hi, domain,
+    a fixed tag); the seed is the first two output words with the top two bits cleared.
+    """
+    seed = _check_seed(seed)
+    if not isinstance(index, Tensor) or index.dtype not in (torch.int64, torch.int32):
+        raise ValueError("index must be an int64 tensor of row indices.")
+    idx = index.to(torch.int64)
+    if idx.numel() and int(idx.min()) < 0:
+        raise ValueError(f"index contains {int(idx.min())}; row indices must be >= 0.")
+    lo, hi = idx & MASK32, (idx >> 32) & MASK32
+    c2 = torch.full_like(idx, int(domain) & MASK32)
+    c3 = torch.full_like(idx, _DERIVE_TAG)
+    a, b, _, _ = philox4x32(lo, hi, c2, c3, seed & MASK32, seed >> 32)
+    return ((b & 0x3FFFFFFF) << 32) | a

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from .config import DiscriminatorConfig
 from .generator import check_tokens
+from .kernels.disc_score import DiscWeights
 
 __all__ = ["Discriminator"]
 
@@ -85,6 +86,22 @@ class Discriminator(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.out.weight.device
+
+    def score_weights(self) -> DiscWeights:
+        """The live weights as the scoring kernel's :class:`~seqgan_env.kernels.DiscWeights` (no copies)."""
+        return DiscWeights(
+            emb=self.embedding.weight,
+            conv_w=tuple(self.conv_weights),
+            conv_b=tuple(self.conv_biases),
+            filter_sizes=tuple(self.config.filter_sizes),
+            gate_w=self.highway_gate.weight,
+            gate_b=self.highway_gate.bias,
+            lin_w=self.highway_lin.weight,
+            lin_b=self.highway_lin.bias,
+            gate_bias=float(self.config.highway_gate_bias),
+            out_w=self.out.weight,
+            out_b=self.out.bias,
+        )
 
     def features(self, tokens: Tensor) -> Tensor:
         """Max-pooled convolution features. ``tokens`` (B, T) long -> (B, total_filters)."""

@@ -217,8 +217,9 @@ _KWARGS_DOC = """
         rollout_policy: ``"current"`` (rollouts from G's live weights, what the reference code does) or
             ``"delayed"`` (a copy beta updated by ``env.reward_fn.update_rollout_policy()`` as
             beta <- 0.8 beta + 0.2 theta, the paper's text; the env never updates it itself).
-        reward_backend: the ``RolloutReward`` backend: ``"auto"`` (Triton on CUDA when available, else
-            ``"torch"``), ``"torch"`` or another registered name.
+        reward_backend: the ``RolloutReward`` backend: ``"auto"`` (the fused Triton kernel on CUDA when triton is
+            installed, else ``"torch"``), ``"triton"`` (a ``ValueError`` where it cannot run) or ``"torch"`` (the
+            kernel's Philox-exact PyTorch twin). ``env.reward_fn.backend`` names the one that runs.
         device: where the env builds its models and computes rewards; passed models must already be there.
         seed: seeds the models the env builds (generator and discriminator via ``np.random.SeedSequence(seed)``;
             ``None`` means 0, so the no-argument env is reproducible) and, if ``reset`` is first called without a
@@ -263,6 +264,10 @@ class SeqGANEnv(gym.Env[np.ndarray, int]):
       Potential-based: the undiscounted return from step t is D(Y) - Q_{t-1}, the whole episode returns
       D(Y) - Q_0, so agents that sum rewards (PPO, A2C with GAE, gamma = 1) optimise the paper's objective with a
       baseline. Use gamma = 1, or the shaping is no longer exact.
+
+    The rollouts run through ``env.reward_fn`` on the backend it names (``reward_fn.backend``): the fused Triton
+    kernel (``"auto"`` on CUDA) or its Philox-exact PyTorch twin (CPU), and D scores them in GEMM form. A NaN or inf
+    in G's weights or in D's scores raises :class:`~seqgan_env.kernels.NonFiniteError` (a ``ValueError``).
 
     **Info.** ``{"position": t}`` after every ``reset``/``step``, plus ``"q_value"``: Q_t after a step (modes
     ``"mc"`` and ``"shaped"``) and Q_0 after a reset (mode ``"shaped"``).

@@ -12,29 +12,14 @@ x_1..x_{t+1}, whose output gives the distribution of y_{t+1}. For t = T it is ne
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 from torch import Tensor, nn
 
 from .config import GeneratorConfig
+from .kernels import LSTMWeights, derive_seeds, mc_rollout
+from .kernels.philox import check_seeds
 
-__all__ = ["Generator", "LSTMWeights", "lstm_cell", "check_tokens", "sample_categorical"]
-
-
-class LSTMWeights(NamedTuple):
-    """The generator's weights in the layout the rollout code uses.
-
-    Shapes: ``emb`` (V, E), ``w_ih`` (4H, E), ``w_hh`` (4H, H), ``bias`` (4H,) (the sum of PyTorch's two
-    biases), ``w_out`` (V, H), ``b_out`` (V,). Gate order (i, f, g, o).
-    """
-
-    emb: Tensor
-    w_ih: Tensor
-    w_hh: Tensor
-    bias: Tensor
-    w_out: Tensor
-    b_out: Tensor
+__all__ = ["Generator", "LSTMWeights", "lstm_cell", "check_tokens", "row_seeds_for"]
 
 
 def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
@@ -46,14 +31,33 @@ def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, bias:
     return h, c
 
 
-def sample_categorical(logits: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
-    """Exact draw from softmax(``logits``) (R, V) by inverse CDF with one uniform per row; returns (R,) long.
+def row_seeds_for(
+    num: int,
+    *,
+    row_seeds: Tensor | None = None,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> Tensor:
+    """Per-row seeds (num,) int64 for the keyed sampler, from exactly one source (or none):
 
-    Much faster than ``torch.multinomial`` on CPU and identical in distribution.
+    * ``row_seeds``: given (checked: shape (num,), integers in [0, 2**63));
+    * ``seed``: :func:`seqgan_env.kernels.derive_seeds` of (seed, row index): a pure function of the row;
+    * ``generator``: ``num`` draws from a ``torch.Generator`` (the trainer's streams);
+    * none: ``num`` draws from torch's global RNG.
     """
-    cdf = torch.softmax(logits.float(), dim=-1).cumsum(dim=-1)
-    u = torch.rand(logits.shape[0], 1, generator=generator, device=logits.device) * cdf[:, -1:]
-    return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=logits.shape[-1] - 1)
+    given = [x is not None for x in (row_seeds, seed, generator)]
+    if sum(given) > 1:
+        raise ValueError("pass at most one of row_seeds=, seed= and generator=.")
+    if row_seeds is not None:
+        row_seeds = torch.as_tensor(row_seeds)
+        if tuple(row_seeds.shape) != (num,):
+            raise ValueError(f"row_seeds has shape {tuple(row_seeds.shape)}; pass one seed per row, shape ({num},).")
+        return check_seeds(row_seeds, "row_seeds").to(device)
+    if seed is not None:
+        return derive_seeds(int(seed), torch.arange(num, dtype=torch.int64)).to(device)
+    gdev = generator.device if generator is not None else "cpu"
+    return torch.randint(0, 2**62, (num,), generator=generator, device=gdev).to(device)
 
 
 def check_tokens(tokens: Tensor, vocab_size: int, seq_len: int | None = None, name: str = "tokens") -> None:
@@ -190,24 +194,41 @@ class Generator(nn.Module):
         self,
         num: int,
         *,
+        row_seeds: Tensor | None = None,
+        seed: int | None = None,
         generator: torch.Generator | None = None,
         prefix: Tensor | None = None,
         state: tuple[Tensor, Tensor] | None = None,
         length: int | None = None,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        backend: str = "auto",
     ) -> Tensor:
-        """Sample sequences of length ``length`` (default T) by ancestral sampling at temperature 1.
+        """Sample sequences of length ``length`` (default T) by ancestral sampling.
+
+        Every sample goes through the project's one sampler (:func:`seqgan_env.kernels.mc_rollout`: the fused
+        Triton kernel on CUDA, its Philox-exact PyTorch reference elsewhere), keyed by one seed per row, so row b's
+        tokens depend only on its seed: a batch equals its rows sampled one at a time.
 
         Args:
             num: number of sequences B.
-            generator: the torch random generator to draw from (on the model's device).
+            row_seeds: (B,) int64 seeds in [0, 2**63), one per row.
+            seed: an int; row b gets ``derive_seeds(seed, b)``.
+            generator: a ``torch.Generator`` to draw the B row seeds from (the default: torch's global RNG).
+                At most one of ``row_seeds``, ``seed`` and ``generator``.
             prefix: optional (B, t) tokens to continue from; they are copied into the output.
             state: optional prefix state ((B, H), (B, H)) matching ``prefix`` (saves recomputing it).
             length: total length; defaults to ``config.seq_len``.
+            temperature: tau > 0: sample softmax(logits / tau) (1.0: G itself).
+            top_p: nucleus sampling in (0, 1] (1.0: the whole vocabulary); below 1 it runs on the torch path.
+            backend: ``"auto"``, ``"triton"`` or ``"torch"`` (see :func:`seqgan_env.kernels.resolve_backend`).
 
         Returns:
             (B, length) long tensor.
         """
-        length = self.seq_len if length is None else length
+        length = self.seq_len if length is None else int(length)
+        if length < 1:
+            raise ValueError(f"length={length} must be >= 1.")
         if prefix is None:
             prefix = torch.empty(num, 0, dtype=torch.long, device=self.device)
         check_tokens(prefix, self.vocab_size, name="prefix")
@@ -216,26 +237,38 @@ class Generator(nn.Module):
         t0 = prefix.shape[1]
         if t0 > length:
             raise ValueError(f"prefix length {t0} exceeds the sequence length {length}.")
+        seeds = row_seeds_for(num, row_seeds=row_seeds, seed=seed, generator=generator, device=self.device)
+        tokens = torch.zeros(num, length, dtype=torch.long, device=self.device)
+        tokens[:, :t0] = prefix.to(self.device)
+        if t0 == length or num == 0:
+            return tokens
         if state is None:
             h, c = self.prefix_states(prefix)
             state = (h[:, -1], c[:, -1])
-        h, c = state
-        out = torch.empty(num, length, dtype=torch.long, device=self.device)
-        out[:, :t0] = prefix
-        w = self.weights()
-        for t in range(t0, length):
-            tok = sample_categorical(h @ w.w_out.T + w.b_out, generator=generator)
-            out[:, t] = tok
-            if t + 1 < length:
-                h, c = lstm_cell(w.emb[tok], h, c, w.w_ih, w.w_hh, w.bias)
-        return out
+        starts = torch.full((num,), t0, dtype=torch.long, device=self.device)
+        return mc_rollout(
+            self.weights(), tokens, starts, state[0], state[1], seeds=seeds, temperature=temperature, top_p=top_p,
+            backend=backend, precision="ieee",
+        )
 
     @torch.no_grad()
     def sample_batches(
-        self, num: int, batch_size: int = 1024, *, generator: torch.Generator | None = None
+        self,
+        num: int,
+        batch_size: int = 1024,
+        *,
+        row_seeds: Tensor | None = None,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
     ) -> Tensor:
-        """``sample`` in chunks of ``batch_size`` (bounds memory for large ``num``). Returns (num, T)."""
+        """:meth:`sample` in chunks of ``batch_size`` (bounds memory for large ``num``); the row seeds are drawn (or
+        derived) for all ``num`` rows first, so the result does not depend on ``batch_size``. Returns (num, T)."""
+        seeds = row_seeds_for(num, row_seeds=row_seeds, seed=seed, generator=generator, device=self.device)
         chunks = [
-            self.sample(min(batch_size, num - i), generator=generator) for i in range(0, num, batch_size)
+            self.sample(min(batch_size, num - i), row_seeds=seeds[i : i + batch_size], temperature=temperature,
+                        top_p=top_p)
+            for i in range(0, num, batch_size)
         ]
-        return torch.cat(chunks) if chunks else torch.empty(0, self.seq_len, dtype=torch.long)
+        return torch.cat(chunks) if chunks else torch.empty(0, self.seq_len, dtype=torch.long, device=self.device)

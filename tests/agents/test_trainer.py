@@ -149,7 +149,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     good = ck.read_bytes()
     with torch.no_grad():
         tr.discriminator.out.bias.fill_(float("nan"))  # D scores, hence Q, become NaN
-    with pytest.raises(TrainingStopped, match="policy-gradient loss is nan") as info:
+    with pytest.raises(TrainingStopped, match="discriminator returned non-finite scores") as info:
         tr.run()
     assert info.value.checkpoint == ck
     assert ck.read_bytes() == good

@@ -72,3 +72,21 @@ def test_matches_tl_rand_bit_for_bit(device: torch.device, seed: int) -> None:
     ref_words = torch.stack(philox.randint4x(seed, off), dim=1)
     assert torch.equal(words.cpu(), ref_words)
     assert torch.equal(u.cpu().view(torch.int32), ref_u.view(torch.int32))  # bit for bit
+
+
+def test_tensor_keys_equal_scalar_keys() -> None:
+    """Per-element keys (the rollout kernel keys each row by its seed) give what one call per key gives."""
+    keys = torch.tensor([0, 5, 2**32 + 7, 2**62 + 11], dtype=torch.int64)
+    ctr = torch.arange(4, dtype=torch.int64)
+    one = torch.ones_like(ctr)
+    batched = philox.philox4x32(ctr, one, 2 * one, 3 * one, keys & philox.MASK32, keys >> 32)
+    for i, k in enumerate(keys.tolist()):
+        single = philox.philox4x32(ctr[i : i + 1], one[:1], 2 * one[:1], 3 * one[:1], k & philox.MASK32, k >> 32)
+        assert [int(w[i]) for w in batched] == [int(w[0]) for w in single]
+
+
+def test_derive_seeds_errors() -> None:
+    with pytest.raises(ValueError, match="seed"):
+        philox.derive_seeds(-1, torch.arange(3))
+    with pytest.raises(ValueError, match="index"):
+        philox.derive_seeds(1, torch.tensor([-1]))

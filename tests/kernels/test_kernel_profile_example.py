@@ -27,7 +27,7 @@ def test_profile_rollout_runs_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixtu
     data = json.loads(out.read_text())
     assert data == json.loads(json.dumps(result))
     by_name = {r["impl"]: r for r in data["results"]}
-    for name in ("loop", "torch", "reference"):
+    for name in ("loop", "torch"):
         assert by_name[name]["rollout_ms"] > 0 and by_name[name]["reward_ms"] > 0, by_name[name]
     assert by_name["loop"]["reward_vs_loop"] == pytest.approx(1.0)
     assert data["config"]["num_rollout_rows"] == 2 * 2 * 3

@@ -349,3 +349,90 @@ def test_reference_oracle_from_path_and_env_var(oracle_path, reference_oracle, m
     assert tiny.oracle.vocab_size == 32
     monkeypatch.delenv("SEQGAN_ORACLE_PARAMS")
     assert not torch.equal(SeqGANEnv(discriminator=small_d()).oracle.out.weight, reference_oracle.out.weight)
+
+
+# ---------------------------------------------------------------------------------------------- the fast path
+class _LaunchSpy:
+    """Counts launches of the Triton rollout kernel (``kernel[grid](...)``) and forwards them."""
+
+    def __init__(self, kernel) -> None:
+        self.kernel, self.launches = kernel, 0
+
+    def __getitem__(self, grid):
+        def launch(*args, **kwargs):
+            self.launches += 1
+            return self.kernel[grid](*args, **kwargs)
+
+        return launch
+
+    def __getattr__(self, name):
+        return getattr(self.kernel, name)
+
+
+def _record_scored(env) -> list[torch.Tensor]:
+    """Every token batch the env's reward scores (the rollouts and the finished sequences), in call order."""
+    rf = env.unwrapped.reward_fn
+    seen: list[torch.Tensor] = []
+    score = rf.score
+
+    def spy(tokens: torch.Tensor) -> torch.Tensor:
+        seen.append(tokens.clone())
+        return score(tokens)
+
+    rf.score = spy
+    return seen
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="runs the kernel in Triton's interpreter on CPU tensors")
+def test_env_and_vector_env_rewards_run_the_kernel(monkeypatch):
+    """With reward_backend="triton", gym.make and gym.make_vec reach the fused kernel (run here in Triton's
+    interpreter) on every rewarded step, and their rollouts equal the PyTorch reference token for token."""
+    pytest.importorskip("triton")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    from seqgan_env.kernels._loader import load_kernel_module
+
+    mod = load_kernel_module("rollout_triton")
+    spy = _LaunchSpy(mod.mc_rollout_kernel)
+    monkeypatch.setattr(mod, "mc_rollout_kernel", spy)
+    kw = dict(num_rollouts=2, seed=0, seq_len=5)
+    actions = [3, 1, 4, 1, 5]
+
+    envs = {b: gym.make("SeqGAN-tiny-v0", reward_backend=b, max_episode_steps=5, **kw) for b in ("triton", "torch")}
+    assert envs["triton"].unwrapped.reward_fn.backend == "triton"
+    assert envs["torch"].unwrapped.reward_fn.backend == "torch"
+    seen = {b: _record_scored(e) for b, e in envs.items()}
+    rewards = {b: [] for b in envs}
+    for b, env in envs.items():
+        before = spy.launches
+        env.reset(seed=3)
+        for a in actions:
+            rewards[b].append(env.step(a)[1])
+        launched = spy.launches - before
+        assert launched == (len(actions) - 1 if b == "triton" else 0)  # one launch per rollout step, none at T
+    assert len(seen["triton"]) == len(seen["torch"]) == len(actions)
+    for a, b in zip(seen["triton"], seen["torch"]):
+        assert torch.equal(a, b)
+    np.testing.assert_allclose(rewards["triton"], rewards["torch"], rtol=0, atol=1e-6)
+
+    vecs = {b: gym.make_vec("SeqGAN-tiny-v0", num_envs=3, reward_backend=b, **kw) for b in ("triton", "torch")}
+    vseen = {b: _record_scored(e) for b, e in vecs.items()}
+    vrew = {}
+    for b, venv in vecs.items():
+        before = spy.launches
+        venv.reset(seed=5)
+        vrew[b] = [venv.step(np.array([a, a + 1, a + 2]))[1] for a in actions]
+        assert spy.launches - before == (len(actions) - 1 if b == "triton" else 0)
+    for a, b in zip(vseen["triton"], vseen["torch"]):
+        assert torch.equal(a, b)
+    np.testing.assert_allclose(np.stack(vrew["triton"]), np.stack(vrew["torch"]), rtol=0, atol=1e-6)
+
+
+def test_triton_backend_where_it_cannot_run_is_an_error(monkeypatch):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available: the Triton backend can run here")
+    with pytest.raises(ValueError, match="CUDA device"):
+        gym.make("SeqGAN-tiny-v0", reward_backend="triton")
+    with pytest.raises(ValueError, match="CUDA device"):
+        gym.make_vec("SeqGAN-tiny-v0", num_envs=2, reward_backend="triton")
+    assert gym.make("SeqGAN-tiny-v0").unwrapped.reward_fn.backend == "torch"

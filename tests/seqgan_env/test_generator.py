@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from seqgan_env.config import GeneratorConfig
-from seqgan_env.generator import Generator, check_tokens, lstm_cell, sample_categorical
+from seqgan_env.generator import Generator, check_tokens, lstm_cell
+from seqgan_env.kernels import derive_seeds
 
 SMALL = GeneratorConfig(vocab_size=37, emb_dim=8, hidden_dim=12, seq_len=6)
 
@@ -68,18 +69,50 @@ def test_sample_continues_prefix():
     assert int(out.min()) >= 0 and int(out.max()) < SMALL.vocab_size
 
 
-def test_sample_categorical_distribution():
-    logits = torch.tensor([[2.0, 0.0, -1.0, 1.0, 0.5]])
-    probs = torch.softmax(logits, -1)[0]
-    n = 40_000
-    gen = torch.Generator().manual_seed(0)
-    draws = sample_categorical(logits.expand(n, -1), generator=gen)
-    counts = torch.bincount(draws, minlength=5).double()
-    expected = probs.double() * n
-    chi2 = float(((counts - expected) ** 2 / expected).sum())
-    assert chi2 < 18.47  # 4 dof, p = 0.001
-    wrong = torch.softmax(2 * logits, -1)[0].double() * n
-    assert float(((counts - wrong) ** 2 / wrong).sum()) > 18.47
+def test_sample_rows_are_keyed_by_their_seeds():
+    """One sampler, one seed per row: a batch equals its rows sampled one at a time, chunking changes nothing, and
+    ``seed=`` is ``row_seeds=derive_seeds(seed, arange(B))``."""
+    g = Generator(SMALL, seed=0)
+    seeds = derive_seeds(11, torch.arange(5))
+    batch = g.sample(5, row_seeds=seeds)
+    for i in range(5):
+        assert torch.equal(g.sample(1, row_seeds=seeds[i : i + 1])[0], batch[i])
+    assert torch.equal(g.sample(5, seed=11), batch)
+    assert torch.equal(g.sample_batches(5, 2, seed=11), batch)
+    assert not torch.equal(g.sample(5, seed=12), batch)
+    with pytest.raises(ValueError, match="at most one"):
+        g.sample(2, seed=1, generator=torch.Generator())
+    with pytest.raises(ValueError, match="one seed per row"):
+        g.sample(2, row_seeds=seeds)
+
+
+def test_temperature_and_top_p():
+    """Temperature sharpens or flattens the sampled distribution; top-p keeps only the nucleus."""
+    cfg = GeneratorConfig(vocab_size=6, emb_dim=3, hidden_dim=3, seq_len=1, init_std=1.0)
+    g = Generator(cfg, seed=5)
+    h, _ = g.initial_state(1)
+    w = g.weights()
+    logits = (h @ w.w_out.T + w.b_out)[0].detach().double()
+    n = 30_000
+    for tau in (0.5, 2.0):
+        draws = g.sample(n, seed=3, temperature=tau)[:, 0]
+        counts = torch.bincount(draws, minlength=6).double()
+        for target, ok in ((torch.softmax(logits / tau, -1), True), (torch.softmax(logits, -1), False)):
+            expected = target * n
+            chi2 = float(((counts - expected) ** 2 / expected).sum())
+            assert (chi2 < 20.52) == ok, (tau, chi2)  # 5 dof, p = 0.001
+    probs = torch.softmax(logits, -1)
+    order = torch.argsort(probs, descending=True)
+    p = float(probs[order[:2]].sum()) - 1e-6  # a nucleus of exactly the two most likely tokens
+    draws = g.sample(n, seed=4, top_p=p)[:, 0]
+    assert set(draws.unique().tolist()) == set(order[:2].tolist())
+    kept = probs[order[:2]] / probs[order[:2]].sum()
+    frac = float((draws == order[0]).double().mean())
+    assert abs(frac - float(kept[0])) < 0.02
+    with pytest.raises(ValueError, match="temperature"):
+        g.sample(2, temperature=0.0)
+    with pytest.raises(ValueError, match="top_p"):
+        g.sample(2, top_p=0.0)
 
 
 def test_sampling_matches_model_probabilities():
