@@ -13,7 +13,8 @@ the current generator (the reference's rollout graph reads the live weights). De
 * ``loss_reduction="mean"``: divide the sum by B*T (changes only the gradient's scale before clipping and Adam).
 * ``baseline="mean"``: subtract, at each position t, the batch mean of Q_t (b_t = mean_b Q^b_t).
 * ``rollout_policy="delayed"``: roll out with a delayed copy beta <- 0.8 beta + 0.2 theta, updated after each
-  generator step (the paper's text), via :meth:`RolloutReward.update_rollout_policy`.
+  generator step, via :meth:`RolloutReward.update_rollout_policy` (what the reference code's ``ROLLOUT`` class was
+  written to do; the paper sets G_beta to the generator, Algorithm 1's beta <- theta, which is ``"current"``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class ReinforceConfig:
         batch_size: sequences per generator step (B).
         num_rollouts: Monte Carlo rollouts per prefix (N).
         baseline: ``"none"`` (paper) or ``"mean"`` (per-position batch mean of Q).
-        rollout_policy: ``"current"`` (reference code) or ``"delayed"`` (paper text).
+        rollout_policy: ``"current"`` (the paper and, in effect, the reference code) or ``"delayed"``.
         update_rate: the delayed copy's rate (paper: 0.8).
         loss_reduction: ``"sum"`` over batch and time (reference code) or ``"mean"`` over batch and time.
         backend: the rollout backend passed to :class:`RolloutReward` (``"auto"``: Triton on CUDA, else torch).

@@ -29,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -66,10 +68,17 @@ __all__ = [
 ]
 
 #: Env keyword arguments that are objects; :func:`save_setup` stores them as weights, not in ``env_config.json``.
-_OBJECT_KWARGS = ("generator", "discriminator", "reward_fn", "vocab")
+_OBJECT_KWARGS = ("generator", "discriminator", "reward_fn", "vocab", "score_fn")
 
 
 # ====================================================================== the VecEnv adapter
+def _copy_obs(obs: Any) -> Any:
+    """A copy of an observation (an int64 array, or a dict of them in ``observation_mode="dict"``)."""
+    if isinstance(obs, Mapping):
+        return {k: np.array(v, dtype=np.int64, copy=True) for k, v in obs.items()}
+    return np.array(obs, dtype=np.int64, copy=True)
+
+
 def _index_info(infos: Mapping[str, Any], i: int) -> dict[str, Any]:
     """Env ``i``'s entries of a Gymnasium vector ``infos`` dict (arrays with ``_key`` boolean masks)."""
     out: dict[str, Any] = {}
@@ -99,6 +108,14 @@ class SB3VecEnvAdapter(VecEnv):
     ``env_method`` act on it and replicate the result for each requested index. ``action_masks`` (for MaskablePPO)
     is the env's own method when it has one, else all actions are allowed.
 
+    **Episode statistics.** A done env's info also carries ``"episode": {"r": return, "l": length, "t": seconds}``,
+    as SB3's ``Monitor``/``VecMonitor`` write it, so SB3 logs ``rollout/ep_rew_mean`` and ``ep_len_mean`` without a
+    wrapper (a ``VecMonitor`` on top writes the same numbers again).
+
+    **Actions** go to the env unconverted: a float, NaN or out-of-range action raises the env's ``ValueError``
+    (3.7 never silently becomes token 3). **Observations** are token ids: do not normalise them
+    (``VecNormalize(env, norm_obs=False)``); :class:`TokenSequenceExtractor` refuses non-integer ones.
+
     Args:
         venv: the native vector env (e.g. ``SeqGANVectorEnv(..., autoreset_mode=AutoresetMode.SAME_STEP)``).
         env_kwargs: the keyword arguments the env was built with (kept for :func:`save_setup`).
@@ -115,6 +132,9 @@ class SB3VecEnvAdapter(VecEnv):
         self.env_kwargs: dict[str, Any] = dict(env_kwargs or {})
         self._actions: np.ndarray | None = None
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+        self._ep_return = np.zeros(self.num_envs, dtype=np.float64)
+        self._ep_length = np.zeros(self.num_envs, dtype=np.int64)
+        self._t_start = time.time()
 
     @property
     def unwrapped(self) -> gym.vector.VectorEnv:
@@ -130,11 +150,17 @@ class SB3VecEnvAdapter(VecEnv):
         self.reset_infos = [_index_info(infos, i) for i in range(self.num_envs)]
         self._reset_seeds()
         self._reset_options()
-        return np.array(obs, copy=True)
+        self._ep_return[:] = 0.0
+        self._ep_length[:] = 0
+        return _copy_obs(obs)
 
     def step_async(self, actions: np.ndarray) -> None:
-        """Store the actions (n,) (or (n, 1)) for :meth:`step_wait`."""
-        self._actions = np.asarray(actions).reshape(self.num_envs).astype(np.int64)
+        """Store the actions (n,) (or (n, 1)) for :meth:`step_wait`; the env validates them (dtype and range)."""
+        a = np.asarray(actions)
+        if a.size != self.num_envs:
+            raise ValueError(f"got {a.size} actions for {self.num_envs} envs; pass an integer array of shape "
+                             f"({self.num_envs},).")
+        self._actions = a.reshape(self.num_envs)
 
     def step_wait(self) -> VecEnvStepReturn:
         if self._actions is None:
@@ -143,15 +169,20 @@ class SB3VecEnvAdapter(VecEnv):
         self._actions = None
         terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
         dones = terminated | truncated
+        self._ep_return += np.asarray(rewards, dtype=np.float64)
+        self._ep_length += 1
         out_infos = [_index_info(infos, i) for i in range(self.num_envs)]
         final_info = infos.get("final_info", {})
         for i in np.flatnonzero(dones):
             self.reset_infos[i] = out_infos[i]
             info = _index_info(final_info, int(i)) if isinstance(final_info, Mapping) else dict(final_info[i] or {})
-            info["terminal_observation"] = np.array(infos["final_obs"][i], dtype=np.int64, copy=True)
+            info["terminal_observation"] = _copy_obs(infos["final_obs"][i])
             info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+            info["episode"] = {"r": round(float(self._ep_return[i]), 6), "l": int(self._ep_length[i]),
+                               "t": round(time.time() - self._t_start, 6)}
+            self._ep_return[i], self._ep_length[i] = 0.0, 0
             out_infos[i] = info
-        return np.array(obs, copy=True), np.asarray(rewards, dtype=np.float32), dones, out_infos
+        return _copy_obs(obs), np.asarray(rewards, dtype=np.float32), dones, out_infos
 
     def close(self) -> None:
         self.venv.close()
@@ -195,9 +226,18 @@ def make_sb3_env(num_envs: int = 8, **env_kwargs: Any) -> SB3VecEnvAdapter:
     """``SeqGANVectorEnv(num_envs=..., autoreset_mode=SAME_STEP, **env_kwargs)`` under :class:`SB3VecEnvAdapter`.
 
     ``env_kwargs`` are the env's (``preset``, ``reward_mode``, ``num_rollouts``, ``seed``, ``oracle_params``,
-    ``generator``, ``discriminator`` ...); they are remembered for :func:`save_setup`.
+    ``generator``, ``discriminator`` ...); they are remembered for :func:`save_setup`. SB3's algorithms maximise the
+    sum of rewards, so keep the env's default ``reward_mode="shaped"`` (or ``"terminal"``); ``"mc"`` draws a
+    warning (its rewards sum to sum_t Q_t, not the paper's objective).
     """
     from seqgan_env.env import SeqGANVectorEnv
+
+    if env_kwargs.get("reward_mode") == "mc":
+        warnings.warn(
+            "reward_mode='mc' pays Q_t every step; SB3 algorithms sum rewards, so they would maximise sum_t Q_t "
+            "instead of the paper's E[D(Y)]. Use reward_mode='shaped' (same Q, as Q_t - Q_{t-1}) or 'terminal'.",
+            stacklevel=2,
+        )
 
     venv = SeqGANVectorEnv(num_envs=num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
     return SB3VecEnvAdapter(venv, {"num_envs": num_envs, **env_kwargs})
@@ -212,8 +252,12 @@ class TokenSequenceExtractor(BaseFeaturesExtractor):
     :meth:`seqgan_env.generator.Generator.prefix_states`). With ``rnn="lstm"`` and the generator's sizes the
     extractor holds exactly a generator's embedding and LSTM (see :func:`generator_to_policy`).
 
+    Observations must be token ids: values that are not integers in [0, V] (what ``VecNormalize`` with its default
+    ``norm_obs=True`` produces) raise a ``ValueError`` instead of being rounded into wrong tokens.
+
     Args:
-        observation_space: ``Box(0, V, (T,))``; V is read from its upper bound.
+        observation_space: ``Box(0, V, (T,))`` (V is read from its upper bound), or the env's
+            ``observation_mode="dict"`` space, whose ``"input_ids"`` are used.
         emb_dim: embedding size.
         hidden_dim: recurrent size (the features dimension).
         rnn: ``"lstm"`` or ``"gru"``.
@@ -222,17 +266,24 @@ class TokenSequenceExtractor(BaseFeaturesExtractor):
 
     def __init__(
         self,
-        observation_space: spaces.Box,
+        observation_space: spaces.Box | spaces.Dict,
         emb_dim: int = 32,
         hidden_dim: int = 32,
         rnn: Literal["lstm", "gru"] = "lstm",
         start_token: int = 0,
     ) -> None:
-        if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
-            raise ValueError(f"TokenSequenceExtractor needs a Box(0, V, (T,)) obs space, got {observation_space}.")
+        ids_space = observation_space
+        self.dict_key: str | None = None
+        if isinstance(observation_space, spaces.Dict) and "input_ids" in observation_space.spaces:
+            ids_space, self.dict_key = observation_space["input_ids"], "input_ids"
+        if not isinstance(ids_space, spaces.Box) or len(ids_space.shape) != 1:
+            raise ValueError(
+                f"TokenSequenceExtractor needs a Box(0, V, (T,)) obs space (or a Dict with 'input_ids'), got "
+                f"{observation_space}."
+            )
         super().__init__(observation_space, features_dim=hidden_dim)
-        self.pad_id = int(np.max(observation_space.high))
-        self.seq_len = int(observation_space.shape[0])
+        self.pad_id = int(np.max(ids_space.high))
+        self.seq_len = int(ids_space.shape[0])
         if not 0 <= start_token < self.pad_id:
             raise ValueError(f"start_token={start_token} must be in [0, V={self.pad_id}).")
         self.start_token = int(start_token)
@@ -245,8 +296,17 @@ class TokenSequenceExtractor(BaseFeaturesExtractor):
         else:
             raise ValueError(f"rnn={rnn!r}; use 'lstm' or 'gru'.")
 
-    def forward(self, observations: Tensor) -> Tensor:
-        tokens = observations.round().long().clamp(0, self.pad_id)  # (B, T)
+    def forward(self, observations: Tensor | dict[str, Tensor]) -> Tensor:
+        obs = observations[self.dict_key] if self.dict_key is not None else observations  # type: ignore[index]
+        if obs.is_floating_point():
+            bad = (obs != obs.round()) | (obs < 0) | (obs > self.pad_id)
+            if bool(bad.any()):
+                raise ValueError(
+                    f"observations are not token ids (values such as {float(obs[bad][0]):.4g}, expected integers in "
+                    f"[0, {self.pad_id}]); they look normalised: wrap the env with VecNormalize(env, norm_obs=False) "
+                    "(reward normalisation is fine)."
+                )
+        tokens = obs.long()  # (B, T)
         lengths = (tokens != self.pad_id).sum(dim=1)  # (B,) prefix lengths t
         start = torch.full_like(tokens[:, :1], self.start_token)
         out, _ = self.rnn(self.embedding(torch.cat([start, tokens], dim=1)))  # (B, T + 1, H)
@@ -425,6 +485,11 @@ class DiscriminatorCallback(BaseCallback):
     of training, at the start of every rollout (after the previous ``train()``) and at the end, so the env's Monte
     Carlo rollouts and the trainer's negatives follow the current policy, as in the reference code.
 
+    **Envs that hold copies.** With ``push_models`` (default), after every sync and every retraining the callback
+    pushes ``sync_generator`` and ``discriminator`` to the training env with
+    :func:`seqgan_env.env.sync_models`: a ``SubprocVecEnv`` (or a ``DummyVecEnv`` of separately built envs) then
+    rewards with the current models too. Envs that share the very objects (the native adapter) are skipped.
+
     Args:
         discriminator_step: ``fake (M, T) long -> metrics`` (exclusive with ``trainer``).
         trainer: the adversarial trainer whose ``discriminator_step`` to call (exclusive with the above).
@@ -437,6 +502,7 @@ class DiscriminatorCallback(BaseCallback):
         metrics_fn: optional ``() -> {name: value}``, evaluated after each retraining and logged as ``gan/name``.
         on_round: optional ``(round, metrics) -> None`` hook (e.g. a CSV writer), called after each retraining.
         seed: base seed of the negative sampling (round r uses ``seed + r``).
+        push_models: push the models to envs that hold copies (see above).
     """
 
     def __init__(
@@ -453,6 +519,7 @@ class DiscriminatorCallback(BaseCallback):
         metrics_fn: Callable[[], Mapping[str, float]] | None = None,
         on_round: Callable[[int, dict[str, float]], None] | None = None,
         seed: int = 0,
+        push_models: bool = True,
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
@@ -473,6 +540,7 @@ class DiscriminatorCallback(BaseCallback):
         self.metrics_fn = metrics_fn
         self.on_round = on_round
         self.seed = seed
+        self.push_models = push_models
         self.rollouts = 0
         self.rounds = 0
         self.history: list[dict[str, float]] = []
@@ -485,6 +553,16 @@ class DiscriminatorCallback(BaseCallback):
         g = self.sync_generator
         if g is not None and self.model.policy is not g:
             policy_to_generator(self.model.policy, g)
+        self._push()
+
+    def _push(self) -> None:
+        """Send the current G and D to envs that hold copies of them (no-op for envs sharing the objects)."""
+        env = self.training_env
+        if not self.push_models or env is None or (self.sync_generator is None and self.discriminator is None):
+            return
+        from seqgan_env.env import sync_models
+
+        sync_models(env, generator=self.sync_generator, discriminator=self.discriminator)
 
     def _on_training_start(self) -> None:
         if self.sync_generator is not None and self.model.policy is not self.sync_generator:
@@ -523,6 +601,7 @@ class DiscriminatorCallback(BaseCallback):
             if self.discriminator is not None:
                 d = self.discriminator
                 metrics["d_score_fake"] = float(d.prob_real(fake.to(d.device)).mean())
+        self._push()
         self.rounds += 1
         metrics["rounds"] = float(self.rounds)
         if self.metrics_fn is not None:
@@ -592,6 +671,31 @@ def _config_from(cls: type, d: Mapping[str, Any]) -> Any:
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
+#: Modules ``load_setup`` may import an algorithm class from (``algo.json`` names the class; nothing else is imported).
+ALGORITHM_MODULES: tuple[str, ...] = ("stable_baselines3", "sb3_contrib", "seqgan_env.agents")
+
+
+def _algorithm_class(path: str, directory: Path) -> type:
+    """The class named ``module:qualname`` in ``algo.json``, only from :data:`ALGORITHM_MODULES`, and only an SB3
+    ``BaseAlgorithm`` or :class:`~seqgan_env.agents.sb3_reinforce.ReinforceAlgorithm`."""
+    module, _, qualname = path.partition(":")
+    if not qualname or module.split(".")[0] not in {m.split(".")[0] for m in ALGORITHM_MODULES} or not any(
+        module == m or module.startswith(m + ".") for m in ALGORITHM_MODULES
+    ):
+        raise ValueError(
+            f"{directory / 'algo.json'} names the algorithm class {path!r}; load_setup only loads classes from "
+            f"{list(ALGORITHM_MODULES)} (SB3, sb3-contrib, this package). Load other algorithms yourself."
+        )
+    from .sb3_reinforce import ReinforceAlgorithm
+
+    cls: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part, None)
+    if not (isinstance(cls, type) and (issubclass(cls, BaseAlgorithm) or issubclass(cls, ReinforceAlgorithm))):
+        raise ValueError(f"{path!r} in {directory / 'algo.json'} is not an SB3 algorithm class.")
+    return cls
+
+
 def load_setup(directory: str | Path, *, device: str = "cpu", **env_overrides: Any) -> Setup:
     """Rebuild what :func:`save_setup` wrote: the env (same config, the saved D and generator), then the model
     loaded onto it. ``env_overrides`` replace saved env kwargs (e.g. ``oracle_params`` on another machine)."""
@@ -607,11 +711,8 @@ def load_setup(directory: str | Path, *, device: str = "cpu", **env_overrides: A
     gen = Generator(_config_from(GeneratorConfig, saved["generator"]["config"]))
     gen.load_state_dict(saved["generator"]["state_dict"])
     env = make_sb3_env(generator=gen, discriminator=disc, **env_kwargs)
-    module, _, qualname = meta["class"].partition(":")
-    cls: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        cls = getattr(cls, part)
-    if isinstance(cls, type) and issubclass(cls, BaseAlgorithm):
+    cls = _algorithm_class(str(meta.get("class", "")), directory)
+    if issubclass(cls, BaseAlgorithm):
         model = cls.load(directory / "model.zip", env=env, device=device)
     else:
         model = cls.load(directory / "model.zip", env=env, discriminator=disc)

@@ -3,20 +3,18 @@
 String entry points only, so ``EnvSpec.to_json()`` works and ``seqgan_env.env`` (which imports Gymnasium) is
 imported only when an env is made.
 
-* ``SeqGAN-v0``: the paper's oracle task (``preset="oracle"``, V = 5000, T = 20), ``max_episode_steps=20``.
-* ``SeqGAN-tiny-v0``: the small task (``preset="tiny"``, V = 32, T = 8), ``max_episode_steps=8``.
+* ``SeqGAN-v0``: the paper's oracle task (``preset="oracle"``, V = 5000, T = 20).
+* ``SeqGAN-tiny-v0``: the small task (``preset="tiny"``, V = 32, T = 8).
 
 ``gym.make(id, **kwargs)`` builds :class:`seqgan_env.env.SeqGANEnv`; ``gym.make_vec(id, num_envs=n)`` builds the
-native :class:`seqgan_env.env.SeqGANVectorEnv`. Passing ``seq_len`` above the id's T also needs
-``max_episode_steps=seq_len``: ``make_vec`` raises a ``ValueError`` saying so; ``gym.make`` cannot check it, because
-its ``TimeLimit`` wrapper sits outside the env.
+native :class:`seqgan_env.env.SeqGANVectorEnv`. The ids carry no ``max_episode_steps``: every episode ends by itself
+after exactly T tokens, and a ``TimeLimit`` would only be able to cut it before the discriminator's reward (for
+example with ``seq_len`` above the id's T), in ``gym.make`` and in the sync and async ``make_vec`` alike.
 """
 
 from __future__ import annotations
 
 import gymnasium
-
-from .presets import PRESETS
 
 __all__ = ["ENV_IDS", "register_envs"]
 
@@ -32,6 +30,5 @@ def register_envs() -> None:
             id=env_id,
             entry_point="seqgan_env.env:SeqGANEnv",
             vector_entry_point="seqgan_env.env:SeqGANVectorEnv",
-            max_episode_steps=PRESETS[preset].seq_len,
             kwargs={"preset": preset},
         )

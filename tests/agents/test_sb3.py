@@ -28,10 +28,13 @@ from seqgan_env.agents.sb3 import (
 )
 from seqgan_env.config import DataConfig
 from seqgan_env.data import make_oracle_data
+from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator
+from seqgan_env.presets import PRESETS
 from seqgan_env.training import make_discriminator_optimizer, train_discriminator
 
 V, T = 32, 8  # the "tiny" preset
+PRESETS_TINY = PRESETS["tiny"]
 
 
 def tiny_env(num_envs: int = 4, **kwargs) -> SB3VecEnvAdapter:
@@ -62,7 +65,11 @@ def test_adapter_requires_same_step():
 @pytest.mark.parametrize("mode", ["shaped", "terminal", "mc"])
 def test_vecenv_adapter_conformance(mode):
     n = 3
-    env = tiny_env(n, reward_mode=mode)
+    if mode == "mc":
+        with pytest.warns(UserWarning, match="sum_t Q_t"):  # SB3 sums rewards: "mc" is the wrong objective there
+            env = tiny_env(n, reward_mode=mode)
+    else:
+        env = tiny_env(n, reward_mode=mode)
     assert env.num_envs == n and env.observation_space.shape == (T,) and env.action_space.n == V
     env.seed(7)
     obs = env.reset()
@@ -102,7 +109,7 @@ def test_vecenv_adapter_conformance(mode):
 
 def test_adapter_seeding_reproduces_rewards():
     def run():
-        env = tiny_env(2, reward_mode="mc", seed=None)
+        env = tiny_env(2, reward_mode="shaped", seed=None)
         env.seed(11)
         env.reset()
         out = [env.step(np.array([t, 2 * t]))[1] for t in range(T)]
@@ -256,3 +263,112 @@ def test_buffer_negatives_are_the_rollouts_finished_sequences():
     got = sorted(map(tuple, torch.cat(seen).tolist()))
     assert got == sorted(tuple(int(x) for x in f) for f in finished)
     env.close()
+
+
+# ---------------------------------------------------------------------- what SB3 users type first
+def test_make_vec_env_trains_ppo_and_logs_episodes():
+    """SB3's own make_vec_env (which asks for render_mode="rgb_array") builds the env and PPO trains on it."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env("SeqGAN-tiny-v0", n_envs=2, env_kwargs={"num_rollouts": 2, "seed": 0})
+    assert env.get_attr("reward_mode") == ["shaped", "shaped"]  # the default: the return is D(Y) - Q_0
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=16, n_epochs=1, seed=0)
+    model.learn(32)
+    assert len(model.ep_info_buffer) >= 2 and all(info["l"] == T for info in model.ep_info_buffer)
+
+
+def test_adapter_reports_episode_statistics():
+    env = tiny_env(2, reward_mode="terminal")
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=16, n_epochs=1, seed=0)
+    logger = configure(None, ["csv"])
+    seen: dict[str, float] = {}
+    record = logger.record
+
+    def spy(key, value, exclude=None):
+        seen[key] = value
+        record(key, value, exclude)
+
+    logger.record = spy
+    model.set_logger(logger)
+    model.learn(32)
+    assert len(model.ep_info_buffer) == 4  # 2 envs x 16 steps / T = 8
+    assert all(info["l"] == T and 0.0 < info["r"] < 1.0 for info in model.ep_info_buffer)  # terminal: D(Y)
+    assert "rollout/ep_rew_mean" in seen and "rollout/ep_len_mean" in seen
+
+
+def test_adapter_checks_actions():
+    env = tiny_env(2)
+    env.reset()
+    with pytest.raises(ValueError, match="dtype"):
+        env.step(np.array([3.7, 1.0]))
+    with pytest.raises(ValueError, match="outside"):
+        env.step(np.array([3, V]))
+    with pytest.raises(ValueError, match="2 envs"):
+        env.step(np.array([1, 2, 3]))
+    env.step(np.array([3, 1]))  # still usable
+
+
+def test_vecnormalize_of_observations_is_refused_clearly():
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    kwargs = {"features_extractor_class": TokenSequenceExtractor,
+              "features_extractor_kwargs": {"emb_dim": 8, "hidden_dim": 8}}
+    bad = VecNormalize(tiny_env(2))  # norm_obs=True by default: token ids become z-scores
+    with pytest.raises(ValueError, match="norm_obs=False"):
+        PPO("MlpPolicy", bad, policy_kwargs=kwargs, n_steps=8, batch_size=16, n_epochs=1).learn(16)
+    good = VecNormalize(tiny_env(2), norm_obs=False, norm_reward=True)
+    PPO("MlpPolicy", good, policy_kwargs=kwargs, n_steps=8, batch_size=16, n_epochs=1).learn(16)
+
+
+def test_dict_observations_with_the_extractor():
+    env = tiny_env(2, observation_mode="dict")
+    kwargs = {"features_extractor_class": TokenSequenceExtractor,
+              "features_extractor_kwargs": {"emb_dim": 8, "hidden_dim": 8}}
+    model = PPO("MultiInputPolicy", env, policy_kwargs=kwargs, n_steps=8, batch_size=16, n_epochs=1)
+    model.learn(16)
+    obs = env.reset()
+    actions, _ = model.predict(obs)
+    assert actions.shape == (2,)
+
+
+def test_maskable_ppo_through_make_vec_env():
+    sb3_contrib = pytest.importorskip("sb3_contrib")
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env("SeqGAN-tiny-v0", n_envs=2, env_kwargs={"num_rollouts": 2})
+    assert all(m.all() for m in env.env_method("action_masks"))
+    sb3_contrib.MaskablePPO("MlpPolicy", env, n_steps=8, batch_size=16, n_epochs=1).learn(16)
+
+
+@pytest.mark.parametrize("push", [True, False])
+def test_callback_pushes_models_to_subprocess_workers(push):
+    """SubprocVecEnv workers hold pickled copies of G and D: the callback pushes the retrained D to them, so their
+    rewards follow it; without the push (the negative control) they keep scoring with the stale copy."""
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    g = Generator(PRESETS_TINY.generator_config(), seed=0)
+    d = Discriminator(PRESETS_TINY.discriminator_config(), seed=0)
+
+    def make():
+        return gym.make("SeqGAN-tiny-v0", generator=g, discriminator=d, reward_mode="terminal", num_rollouts=2)
+
+    def retrain(fake):  # stands in for a D update after which D calls everything real
+        with torch.no_grad():
+            d.out.bias.copy_(torch.tensor([-20.0, 20.0]))
+        return {"d_loss": 0.0, "d_acc": 1.0}
+
+    env = SubprocVecEnv([make, make], start_method="fork")
+    try:
+        model = PPO("MlpPolicy", env, n_steps=8, batch_size=16, n_epochs=1, seed=0)
+        model.learn(8, callback=DiscriminatorCallback(retrain, discriminator=d, num_negatives=4, push_models=push))
+        worker_bias = env.get_attr("discriminator")[0].out.bias.detach()
+        env.reset()
+        for _ in range(T):
+            _, rewards, _, _ = env.step(np.array([1, 2]))
+        if push:
+            assert torch.equal(worker_bias, d.out.bias.detach()) and (rewards > 0.999).all()
+        else:
+            assert not torch.equal(worker_bias, d.out.bias.detach()) and (rewards < 0.999).all()
+    finally:
+        env.close()

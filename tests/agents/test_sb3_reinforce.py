@@ -22,7 +22,7 @@ B = 8
 
 
 def tiny_env(**kwargs):
-    return make_sb3_env(num_envs=2, **{"preset": "tiny", "reward_mode": "mc", "num_rollouts": 2, "seed": 0, **kwargs})
+    return make_sb3_env(num_envs=2, **{"preset": "tiny", "num_rollouts": 2, "seed": 0, **kwargs})
 
 
 def make_algo(env, seed: int = 0, **cfg) -> ReinforceAlgorithm:

@@ -28,7 +28,7 @@ def test_ids_registered_with_string_entry_points():
         spec = gym.spec(env_id)
         assert spec.entry_point == "seqgan_env.env:SeqGANEnv"
         assert spec.vector_entry_point == "seqgan_env.env:SeqGANVectorEnv"
-        assert spec.max_episode_steps == gym.make(env_id).unwrapped.seq_len
+        assert spec.max_episode_steps is None  # no TimeLimit: episodes end at T by themselves
         spec.to_json()  # raises for callable entry points
 
 
@@ -50,7 +50,7 @@ def test_no_kwargs_default_is_the_paper_oracle_task(monkeypatch):
     monkeypatch.delenv("SEQGAN_ORACLE_PARAMS", raising=False)
     env = gym.make("SeqGAN-v0")
     u = env.unwrapped
-    assert (u.vocab_size, u.seq_len, u.reward_fn.num_rollouts, u.reward_mode) == (5000, 20, 16, "mc")
+    assert (u.vocab_size, u.seq_len, u.reward_fn.num_rollouts, u.reward_mode) == (5000, 20, 16, "shaped")
     assert u.reward_fn.rollout_policy == "current" and u.oracle is not None
     assert u.observation_space == gym.spaces.Box(0, 5000, (20,), np.int64)
     assert u.action_space == gym.spaces.Discrete(5000)
@@ -59,7 +59,7 @@ def test_no_kwargs_default_is_the_paper_oracle_task(monkeypatch):
     assert (obs == 5000).all() and info["position"] == 0
     obs, r, term, trunc, info = env.step(7)
     assert obs[0] == 7 and (obs[1:] == 5000).all() and info["position"] == 1 == (obs != 5000).sum()
-    assert type(r) is float and 0.0 <= r <= 1.0 and term is False
+    assert type(r) is float and -1.0 <= r <= 1.0 and term is False and "q_value" in info
     # the same task twice: models seeded, oracle fixed
     v = gym.make("SeqGAN-v0").unwrapped
     assert torch.equal(v.generator.out.weight, u.generator.out.weight)
@@ -185,7 +185,7 @@ def test_next_step_autoreset_ignores_action_and_returns_zero():
 
 def test_same_step_autoreset_reports_final_obs():
     vec = gym.make_vec("SeqGAN-tiny-v0", num_envs=2, vectorization_mode="vector_entry_point",
-                       autoreset_mode=AutoresetMode.SAME_STEP, num_rollouts=2)
+                       autoreset_mode=AutoresetMode.SAME_STEP, num_rollouts=2, reward_mode="mc")
     assert isinstance(vec.unwrapped, SeqGANVectorEnv)
     assert vec.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
     vec.reset(seed=0)
@@ -201,7 +201,7 @@ def test_same_step_autoreset_reports_final_obs():
 def test_make_vec_native_one_reward_call_per_step():
     vec = gym.make_vec("SeqGAN-tiny-v0", num_envs=5, num_rollouts=2)
     u = vec.unwrapped
-    assert isinstance(u, SeqGANVectorEnv) and u.max_episode_steps == u.seq_len
+    assert isinstance(u, SeqGANVectorEnv) and u.max_episode_steps is None
     assert u.observation_space.shape == (5, 8) and u.single_observation_space == gym.spaces.Box(0, 32, (8,), np.int64)
     calls = []
     orig = u.reward_fn.prefix_values
@@ -214,7 +214,7 @@ def test_make_vec_native_one_reward_call_per_step():
     vec.reset(seed=1)
     for _ in range(3):
         vec.step(vec.action_space.sample())
-    assert calls == [5, 5, 5]
+    assert calls == [5, 5, 5, 5]  # the reset's Q_0 (mode "shaped"), then one call per step
 
 
 def test_reset_mask_resets_only_masked_envs():
@@ -292,8 +292,6 @@ def test_construction_errors():
         SeqGANEnv(vocab=["a", "b", "c"], **TINY)
     with pytest.raises(ValueError, match="max_episode_steps=8 < seq_len=12"):
         SeqGANVectorEnv(num_envs=2, seq_len=12, max_episode_steps=8, **TINY)
-    with pytest.raises(ValueError, match="max_episode_steps=12"):
-        gym.make_vec("SeqGAN-tiny-v0", num_envs=2, seq_len=12)
     other = RolloutReward(g, Discriminator(DiscriminatorConfig.for_length(8, 32)))
     with pytest.raises(ValueError, match="pass only reward_fn"):
         SeqGANEnv(reward_fn=other, generator=Generator(GeneratorConfig(vocab_size=32, seq_len=8)))
@@ -394,10 +392,10 @@ def test_env_and_vector_env_rewards_run_the_kernel(monkeypatch):
     mod = load_kernel_module("rollout_triton")
     spy = _LaunchSpy(mod.mc_rollout_kernel)
     monkeypatch.setattr(mod, "mc_rollout_kernel", spy)
-    kw = dict(num_rollouts=2, seed=0, seq_len=5)
+    kw = dict(num_rollouts=2, seed=0, seq_len=5, reward_mode="mc")
     actions = [3, 1, 4, 1, 5]
 
-    envs = {b: gym.make("SeqGAN-tiny-v0", reward_backend=b, max_episode_steps=5, **kw) for b in ("triton", "torch")}
+    envs = {b: gym.make("SeqGAN-tiny-v0", reward_backend=b, **kw) for b in ("triton", "torch")}
     assert envs["triton"].unwrapped.reward_fn.backend == "triton"
     assert envs["torch"].unwrapped.reward_fn.backend == "torch"
     seen = {b: _record_scored(e) for b, e in envs.items()}
@@ -436,3 +434,147 @@ def test_triton_backend_where_it_cannot_run_is_an_error(monkeypatch):
     with pytest.raises(ValueError, match="CUDA device"):
         gym.make_vec("SeqGAN-tiny-v0", num_envs=2, reward_backend="triton")
     assert gym.make("SeqGAN-tiny-v0").unwrapped.reward_fn.backend == "torch"
+
+
+# ---------------------------------------------------------------------------------------------- what RL users expect
+def test_longer_episodes_are_never_cut():
+    """seq_len above the id's T: gym.make and the sync, async and native make_vec all run the whole episode and pay
+    D's reward at its end, with truncated False everywhere (the ids register no TimeLimit)."""
+    kw = dict(seq_len=12, num_rollouts=2, reward_mode="terminal", seed=0)
+    env = gym.make("SeqGAN-tiny-v0", **kw)
+    env.reset(seed=0)
+    for t in range(12):
+        obs, r, term, trunc, info = env.step(1)
+        assert trunc is False and term == (t == 11)
+    assert r > 0
+    for mode in ("sync", "async", "vector_entry_point"):
+        vec = gym.make_vec("SeqGAN-tiny-v0", num_envs=2, vectorization_mode=mode, **kw)
+        vec.reset(seed=0)
+        for t in range(12):
+            obs, r, term, trunc, info = vec.step(np.array([1, 2]))
+            assert not trunc.any() and bool(term.all()) == (t == 11), (mode, t)
+        assert (r > 0).all(), mode
+        vec.close()
+
+
+def test_nan_in_the_models_raises_at_the_step():
+    from seqgan_env.kernels import NonFiniteError
+
+    env = SeqGANEnv(**TINY)
+    env.reset(seed=0)
+    with torch.no_grad():
+        env.discriminator.out.bias[1] = float("nan")
+    with pytest.raises(NonFiniteError, match="discriminator returned non-finite"):
+        env.step(1)
+    env = SeqGANEnv(**TINY)
+    env.reset(seed=0)
+    with torch.no_grad():
+        env.generator.lstm.weight_hh_l0[0, 0] = float("inf")
+    with pytest.raises(NonFiniteError, match="w_hh"):
+        env.step(1)
+    vec = SeqGANVectorEnv(num_envs=2, reward_mode="mc", **TINY)
+    vec.reset(seed=0)
+    with torch.no_grad():
+        vec.generator.out.weight[0, 0] = float("nan")
+    with pytest.raises(NonFiniteError, match="w_out"):
+        vec.step(np.array([1, 2]))
+
+
+def test_action_masks_on_both_classes():
+    env = SeqGANEnv(**TINY)
+    assert env.action_masks().shape == (32,) and env.action_masks().dtype == bool and env.action_masks().all()
+    wrapped = gym.make("SeqGAN-tiny-v0", num_rollouts=2)
+    assert wrapped.get_wrapper_attr("action_masks")().all()
+    vec = SeqGANVectorEnv(num_envs=3, **TINY)
+    assert vec.action_masks().shape == (3, 32) and vec.action_masks().all()
+
+
+@pytest.mark.parametrize("mode", ["shaped", "terminal"])
+def test_dict_observation_mode(mode):
+    env = gym.make("SeqGAN-tiny-v0", observation_mode="dict", reward_mode=mode, num_rollouts=2)
+    check_env(env.unwrapped)
+    sb3_check_env(env.unwrapped)
+    obs, info = env.reset(seed=0)
+    assert set(obs) == {"input_ids", "attention_mask"} and obs["attention_mask"].sum() == 0
+    obs, *_ = env.step(5)
+    assert obs["input_ids"][0] == 5 and obs["attention_mask"].tolist() == [1] + [0] * 7
+    vec = SeqGANVectorEnv(num_envs=2, observation_mode="dict", autoreset_mode=AutoresetMode.SAME_STEP, **TINY)
+    obs, _ = vec.reset(seed=0)
+    assert obs["input_ids"].shape == (2, 8) and vec.observation_space["attention_mask"].shape == (2, 8)
+    for _ in range(8):
+        obs, _, term, _, info = vec.step(np.array([1, 2]))
+    assert term.all() and info["final_obs"][1]["input_ids"].tolist() == [2] * 8
+    assert (obs["attention_mask"] == 0).all()
+    with pytest.raises(ValueError, match="observation_mode"):
+        SeqGANEnv(observation_mode="tokens", **TINY)
+
+
+def test_decoded_text_in_info():
+    words = [f"w{i}" for i in range(32)]
+    env = SeqGANEnv(vocab=words, **TINY)
+    _, info = env.reset(seed=0)
+    assert info["text"] == ""
+    _, _, _, _, info = env.step(3)
+    _, _, _, _, info = env.step(7)
+    assert info["text"] == "w3 w7"
+    assert "text" not in SeqGANEnv(**TINY).reset(seed=0)[1]
+    vec = SeqGANVectorEnv(num_envs=2, vocab=words, **TINY)
+    vec.reset(seed=0)
+    _, _, _, _, infos = vec.step(np.array([1, 2]))
+    assert infos["text"].tolist() == ["w1", "w2"] and infos["_text"].all()
+
+
+def test_rgb_array_rendering():
+    env = gym.make("SeqGAN-tiny-v0", render_mode="rgb_array", num_rollouts=2)
+    check_env(env.unwrapped, skip_render_check=False)
+    env.reset(seed=0)
+    env.step(3)
+    img = env.render()
+    assert isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+    assert (img < 128).any() and (img > 128).any()  # dark text on a light background
+    vec = SeqGANVectorEnv(num_envs=2, render_mode="rgb_array", **TINY)
+    vec.reset(seed=0)
+    frames = vec.render()
+    assert len(frames) == 2 and all(f.dtype == np.uint8 for f in frames)
+
+
+def test_score_fn_replaces_the_discriminator():
+    def threes(tokens: torch.Tensor) -> torch.Tensor:  # the fraction of 3s: a reward model of our own
+        return (tokens == 3).float().mean(dim=1)
+
+    env = SeqGANEnv(score_fn=threes, reward_mode="terminal", **TINY)
+    run = run_episode(env, [3, 3, 3, 3, 1, 1, 3, 3], seed=0)
+    assert run[-1][1] == pytest.approx(6 / 8)
+    with pytest.raises(ValueError, match="score_fn"):
+        SeqGANEnv(reward_fn=env.reward_fn, score_fn=threes)
+
+
+def test_sync_models_reaches_async_workers():
+    """Models passed to AsyncVectorEnv workers are copies: retraining the originals leaves the workers' rewards
+    stale until sync_models pushes the weights."""
+    from seqgan_env.env import sync_models
+
+    g = Generator(GeneratorConfig(vocab_size=32, seq_len=8, emb_dim=16, hidden_dim=16), seed=0)
+    d = Discriminator(DiscriminatorConfig.for_length(8, 32, emb_dim=16).with_filter_scale(0.1), seed=0)
+
+    def make():
+        return gym.make("SeqGAN-tiny-v0", generator=g, discriminator=d, reward_mode="terminal", num_rollouts=2)
+
+    envs = gym.vector.AsyncVectorEnv([make, make])
+
+    def final_rewards():
+        envs.reset(seed=0)
+        for _ in range(8):
+            _, r, *_ = envs.step(np.array([1, 2]))
+        return r
+
+    try:
+        before = final_rewards()
+        with torch.no_grad():
+            d.out.bias.copy_(torch.tensor([-20.0, 20.0]))  # the main process's D now says "real" to everything
+        np.testing.assert_allclose(final_rewards(), before)  # the workers still score with their copies
+        sync_models(envs, generator=g, discriminator=d)
+        after = final_rewards()
+        assert (after > 0.999).all() and (abs(after - before) > 1e-3).all()
+    finally:
+        envs.close()
