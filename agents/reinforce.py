@@ -19,12 +19,14 @@ the current generator (the reference's rollout graph reads the live weights). De
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
+from seqgan_env.config import warn_if_large_lr
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator, check_tokens, row_seeds_for
 from seqgan_env.rewards import RolloutReward
@@ -68,8 +70,10 @@ class ReinforceConfig:
 
     def __post_init__(self) -> None:
         for name in ("lr", "grad_clip"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be positive.")
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}={value!r} must be a finite number > 0.")
+        warn_if_large_lr("ReinforceConfig.lr", self.lr, 0.01)
         for name in ("batch_size", "num_rollouts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1.")
@@ -224,13 +228,27 @@ class ReinforceAgent:
             "config": asdict(self.config),
         }
 
+    def set_learning_rate(self, lr: float) -> None:
+        """Use learning rate ``lr`` from now on (the config records it; Adam's moments are kept)."""
+        self.config = replace(self.config, lr=float(lr))
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(lr)
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict`; a config that differs from this agent's raises ``ValueError``."""
-        if state.get("config") != asdict(self.config):
-            raise ValueError(
-                f"the saved REINFORCE config {state.get('config')} differs from this agent's {asdict(self.config)}; "
-                "build the agent with the saved config."
-            )
+        """Restore :meth:`state_dict`. A config that differs from this agent's in anything but the learning rate
+        raises ``ValueError`` naming the differing fields; the saved learning rate is adopted (a resumed run may
+        have lowered it)."""
+        saved = state.get("config")
+        mine = asdict(self.config)
+        if not isinstance(saved, dict):
+            raise ValueError("the saved REINFORCE state has no config; it was not written by ReinforceAgent.")
+        diff = {k: (saved.get(k), mine.get(k)) for k in set(saved) | set(mine)
+                if k != "lr" and saved.get(k) != mine.get(k)}
+        if diff:
+            detail = ", ".join(f"{k}={a!r} saved vs {b!r} here" for k, (a, b) in sorted(diff.items()))
+            raise ValueError(f"the saved REINFORCE config differs from this agent's ({detail}); build the agent with "
+                             "the saved config.")
         self.generator.load_state_dict(state["generator"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.config = replace(self.config, lr=float(saved.get("lr", self.config.lr)))
         self.steps = int(state["steps"])

@@ -49,6 +49,7 @@ from torch import Tensor, nn
 
 from seqgan_env.data import iterate_batches
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.files import load_checked, save_checked
 from seqgan_env.generator import Generator
 from seqgan_env.training import make_discriminator_optimizer, train_discriminator
 
@@ -662,8 +663,8 @@ def save_setup(
     (directory / "env_config.json").write_text(json.dumps(_jsonable(env.env_kwargs), indent=2))
     for name in ("discriminator", "generator"):
         module = getattr(base, name)
-        torch.save({"config": dataclasses.asdict(module.config), "state_dict": module.state_dict()},
-                   directory / f"{name}.pt")
+        save_checked(directory / f"{name}.pt",
+                     {"config": dataclasses.asdict(module.config), "state_dict": module.state_dict()})
     return directory
 
 
@@ -705,7 +706,7 @@ def load_setup(directory: str | Path, *, device: str = "cpu", **env_overrides: A
     meta = json.loads((directory / "algo.json").read_text())
     env_kwargs = json.loads((directory / "env_config.json").read_text())
     env_kwargs.update(env_overrides)
-    saved = {n: torch.load(directory / f"{n}.pt", weights_only=True) for n in ("discriminator", "generator")}
+    saved = {n: load_checked(directory / f"{n}.pt", what=f"{n} file") for n in ("discriminator", "generator")}
     disc = Discriminator(_config_from(DiscriminatorConfig, saved["discriminator"]["config"]))
     disc.load_state_dict(saved["discriminator"]["state_dict"])
     gen = Generator(_config_from(GeneratorConfig, saved["generator"]["config"]))

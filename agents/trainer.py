@@ -25,8 +25,10 @@ of x-axis epochs as the paper's figure. This is the generous choice for MLE: it 
 generator updates per round (157 at the paper's sizes) where SeqGAN gets ``g_steps`` (1). The summary records
 both update counts and both wall times.
 
-**Checkpoints and resume.** ``out_dir/checkpoint.pt`` is written (to a temporary file, then ``os.replace``)
-after every ``checkpoint_every`` units of any phase, at every phase change and when ``run`` stops early. It
+**Checkpoints and resume.** ``out_dir/checkpoint.pt`` is written (to a temporary file, then ``os.replace``; the
+temporary file is removed if the write fails) with a sha256 of its payload (:mod:`seqgan_env.files`), after every
+``checkpoint_every`` units of any phase, at every phase change and when ``run`` stops early. The weights are
+checked first: a non-finite or diverged weight is never saved. It
 holds the agent, D and its optimizer, the MLE optimizer, the baseline copy, the rollout policy's delayed copy,
 every random state the trainer uses (its own ``torch.Generator`` streams and torch's global CPU/CUDA state, which
 D's dropout draws from; the trainer uses no Python ``random`` or NumPy randomness), the metric rows and the
@@ -43,12 +45,12 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,7 @@ from torch import Tensor
 from seqgan_env.config import MLEConfig
 from seqgan_env.data import OracleData
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.files import CorruptFileError, atomic_write, load_checked, save_checked, write_json
 from seqgan_env.generator import Generator
 from seqgan_env.kernels import NonFiniteError
 from seqgan_env.metrics import nll_test, sequence_nll
@@ -84,7 +87,10 @@ __all__ = [
     "plot_learning_curve",
 ]
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+#: The divergence guard: training stops when a weight of G or D exceeds this in absolute value. Adam moves a weight
+#: by about lr per step, so the paper's schedule (lr 0.01 x ~20k G steps, 1e-4 x ~1M D steps) stays far below it.
+MAX_WEIGHT = 1e4
 CHECKPOINT_NAME = "checkpoint.pt"
 PHASES: tuple[str, ...] = ("mle", "d_pretrain", "adversarial", "mle_baseline", "done")
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -96,8 +102,13 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable, from another version or from an incompatible configuration."""
 
 
+class DivergenceError(NonFiniteLossError):
+    """A model's weights became non-finite or exceeded :data:`MAX_WEIGHT` (a learning rate far too high)."""
+
+
 class TrainingStopped(NonFiniteLossError):
-    """Training stopped on a non-finite loss; ``checkpoint`` is the last good checkpoint (or None)."""
+    """Training stopped on a non-finite loss, score or weight, or on divergence; ``checkpoint`` is the last good
+    checkpoint (or None). Nothing non-finite is ever saved."""
 
     def __init__(self, message: str, checkpoint: Path | None) -> None:
         super().__init__(message)
@@ -159,13 +170,19 @@ class ScheduleConfig:
         return self.adv_rounds if self.baseline_epochs is None else self.baseline_epochs
 
 
-def _atomic_write_bytes(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, mode) as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def _without_lr(config: Any) -> Any:
+    """A config dict without its ``lr`` (learning rates may change on resume; see ``set_learning_rates``)."""
+    return {k: v for k, v in config.items() if k != "lr"} if isinstance(config, dict) else config
+
+
+def _differences(a: Any, b: Any, where: str = "") -> list[tuple[str, Any, Any]]:
+    """The leaves where two JSON-like values differ, as (dotted path, value in a, value in b)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for k in sorted(set(a) | set(b), key=str):
+            out += _differences(a.get(k), b.get(k), f"{where}.{k}" if where else str(k))
+        return out
+    return [] if a == b else [(where or "<root>", a, b)]
 
 
 def _fmt(value: Any) -> str:
@@ -190,6 +207,7 @@ class AdversarialTrainer:
         tensorboard: write TensorBoard scalars to ``out_dir/tb``.
         extra_config: JSON-able settings of the caller (e.g. the example's arguments) stored in the checkpoint
             and the summary, and compared on resume.
+        max_weight: the divergence guard (:data:`MAX_WEIGHT`): stop when any weight of G or D exceeds it.
     """
 
     def __init__(
@@ -206,6 +224,7 @@ class AdversarialTrainer:
         progress: bool = False,
         tensorboard: bool = True,
         extra_config: dict[str, Any] | None = None,
+        max_weight: float = MAX_WEIGHT,
     ) -> None:
         if not isinstance(agent, GeneratorAgent):
             raise TypeError(
@@ -224,6 +243,10 @@ class AdversarialTrainer:
         self.progress = progress
         self.tensorboard = tensorboard
         self.extra_config = dict(extra_config or {})
+        if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight > 0):
+            raise ValueError(f"max_weight={max_weight!r} must be a finite number > 0.")
+        self.max_weight = float(max_weight)
+        self.lr_changes: list[dict[str, Any]] = []
         dev = self.generator.device
         self.device = dev
         # every random stream the trainer owns (CPU ones shuffle, device ones sample)
@@ -271,15 +294,18 @@ class AdversarialTrainer:
         agent_state = self.agent.state_dict()
         data_sum = hashlib.sha256(self.data.train.cpu().numpy().tobytes() + self.data.test.cpu().numpy().tobytes())
         oracle_sum = hashlib.sha256()
-        for v in self.oracle.state_dict().values():
-            oracle_sum.update(v.detach().cpu().float().numpy().tobytes())
-        fp = {
+        if self.oracle is self.generator:  # a text corpus: G scores itself (its weights change as it trains)
+            oracle_sum.update(b"the generator itself")
+        else:
+            for v in self.oracle.state_dict().values():
+                oracle_sum.update(v.detach().cpu().float().numpy().tobytes())
+        fp = {  # learning rates are left out: a resumed run may lower them (set_learning_rates records it)
             "schedule": asdict(self.schedule),
-            "mle": asdict(self.mle),
+            "mle": _without_lr(asdict(self.mle)),
             "agent_type": type(self.agent).__name__,
-            "agent_config": agent_state.get("config"),
+            "agent_config": _without_lr(agent_state.get("config")),
             "generator": asdict(self.generator.config),
-            "discriminator": asdict(self.discriminator.config),
+            "discriminator": _without_lr(asdict(self.discriminator.config)),
             "seed": self.seed,
             "data_sha256": data_sum.hexdigest(),
             "oracle_sha256": oracle_sum.hexdigest(),
@@ -335,7 +361,7 @@ class AdversarialTrainer:
             for r in self.rows:
                 w.writerow([_fmt(r[c]) for c in METRIC_COLUMNS])
 
-        _atomic_write_bytes(self.out_dir / "metrics.csv", write, mode="w")
+        atomic_write(self.out_dir / "metrics.csv", write, mode="w")
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -506,11 +532,13 @@ class AdversarialTrainer:
                 c0 = time.process_time()
                 try:
                     self._unit()
+                    self.check_weights(f"after {phase} unit {self.index}")
                 except (NonFiniteLossError, NonFiniteError) as exc:
                     ck = self.checkpoint_path if self.checkpoint_path is not None and self.checkpoint_path.exists() \
                         else None
                     where = f"the last good checkpoint is {ck}" if ck else "no checkpoint was written yet"
-                    raise TrainingStopped(f"{exc} (in {phase} unit {self.index}); {where}.", ck) from exc
+                    hint = " Resume from it with lower learning rates." if ck else ""
+                    raise TrainingStopped(f"{exc} (in {phase} unit {self.index}); {where}.{hint}", ck) from exc
                 self.elapsed[phase] += time.perf_counter() - t0
                 self.cpu[phase] += time.process_time() - c0
                 self._unit_t0 = None
@@ -531,8 +559,7 @@ class AdversarialTrainer:
                 self._writer.flush()
         summary = self.summary()
         if self.out_dir is not None:
-            _atomic_write_bytes(self.out_dir / "summary.json",
-                                lambda fh: fh.write(json.dumps(summary, indent=2, default=str)), mode="w")
+            write_json(self.out_dir / "summary.json", summary)
         return summary
 
     def close(self) -> None:
@@ -580,11 +607,68 @@ class AdversarialTrainer:
             "discriminator": asdict(self.discriminator.config),
             "seed": self.seed,
             "extra": self.extra_config,
+            "learning_rate_changes": [dict(c) for c in self.lr_changes],
         }
+
+    # ------------------------------------------------------------------ learning rates and the weight guard
+    def learning_rates(self) -> dict[str, float]:
+        """The current learning rates: ``pg`` (the agent's optimizer, if it has one), ``mle`` and ``d``."""
+        out = {"mle": float(self.mle_optimizer.param_groups[0]["lr"]),
+               "d": float(self.d_optimizer.param_groups[0]["lr"])}
+        opt = getattr(self.agent, "optimizer", None)
+        if isinstance(opt, torch.optim.Optimizer):
+            out["pg"] = float(opt.param_groups[0]["lr"])
+        return out
+
+    def set_learning_rates(self, *, pg: float | None = None, mle: float | None = None, d: float | None = None) -> None:
+        """Change learning rates from now on (e.g. on ``--resume`` after a divergence) and record the change in
+        the checkpoint and the summary (``learning_rate_changes``). ``pg`` needs an agent with
+        ``set_learning_rate``; ``mle`` applies to pretraining and the MLE-only baseline, ``d`` to D's Adam."""
+        change: dict[str, Any] = {"phase": self.phase, "unit": self.index}
+        for name, value in (("pg", pg), ("mle", mle), ("d", d)):
+            if value is None:
+                continue
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"the new {name} learning rate {value!r} must be a finite number > 0.")
+            change[f"{name}_lr"] = {"from": self.learning_rates().get(name), "to": float(value)}
+            if name == "pg":
+                if not hasattr(self.agent, "set_learning_rate"):
+                    raise ValueError(f"{type(self.agent).__name__} has no set_learning_rate; cannot change its lr.")
+                self.agent.set_learning_rate(float(value))  # type: ignore[attr-defined]
+            elif name == "mle":
+                self.mle = dataclasses.replace(self.mle, lr=float(value))
+                for opt in (self.mle_optimizer, self.baseline_optimizer):
+                    if opt is not None:
+                        for group in opt.param_groups:
+                            group["lr"] = float(value)
+            else:
+                for group in self.d_optimizer.param_groups:
+                    group["lr"] = float(value)
+        if len(change) > 2:
+            self.lr_changes.append(change)
+
+    def check_weights(self, where: str = "") -> None:
+        """Raise :class:`DivergenceError` if a weight of G, D or the baseline G is non-finite or above
+        ``max_weight`` in absolute value."""
+        models = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.baseline_generator is not None:
+            models["MLE-only baseline generator"] = self.baseline_generator
+        if self.reward_fn is not None and self.reward_fn.rollout_generator is not self.generator:
+            models["rollout generator"] = self.reward_fn.rollout_generator
+        for what, model in models.items():
+            for name, p in model.named_parameters():
+                biggest = float(p.detach().abs().max()) if p.numel() else 0.0
+                if not math.isfinite(biggest):
+                    raise DivergenceError(f"the {what}'s {name} holds non-finite values {where}".rstrip())
+                if biggest > self.max_weight:
+                    raise DivergenceError(
+                        f"the {what} diverged {where}: max |{name}| = {biggest:.3g} > {self.max_weight:g} "
+                        "(the learning rate is far too high)".replace("  ", " ")
+                    )
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """The full trainer state (see the module docstring); loadable with ``torch.load(weights_only=True)``."""
+        """The full trainer state (see the module docstring): tensors and plain data (``weights_only``-loadable)."""
         reward_state = None
         if self.reward_fn is not None and self.reward_fn.rollout_generator is not self.generator:
             reward_state = self.reward_fn.rollout_generator.state_dict()
@@ -612,30 +696,37 @@ class AdversarialTrainer:
             "elapsed": dict(self.elapsed),
             "cpu": dict(self.cpu),
             "last_g_metrics": dict(self.last_g_metrics),
+            "lr_changes": [dict(c) for c in self.lr_changes],
         }
 
     def save_checkpoint(self) -> Path | None:
-        """Write ``out_dir/checkpoint.pt`` atomically (tmp file + ``os.replace``). Returns its path."""
+        """Write ``out_dir/checkpoint.pt`` atomically (tmp file + ``os.replace``, removed on failure) with a
+        sha256 of its payload (:func:`seqgan_env.files.save_checked`). Returns its path.
+
+        Raises:
+            DivergenceError: a weight is non-finite or diverged; nothing is written, the last good file stays.
+        """
         path = self.checkpoint_path
         if path is None:
             return None
+        self.check_weights("at a checkpoint")
         path.parent.mkdir(parents=True, exist_ok=True)
-        state = self.state_dict()
-        _atomic_write_bytes(path, lambda fh: torch.save(state, fh))
+        save_checked(path, self.state_dict())
         return path
 
     @staticmethod
     def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-        """Read and sanity-check a checkpoint file (or a run directory holding ``checkpoint.pt``)."""
+        """Read and verify a checkpoint file (or a run directory holding ``checkpoint.pt``): checksum, version and
+        required keys."""
         path = Path(path)
         if path.is_dir():
             path = path / CHECKPOINT_NAME
         if not path.is_file():
-            raise CheckpointError(f"no checkpoint at {path}; pass a run directory written with --out.")
+            raise CheckpointError(f"no checkpoint at {path}.")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001  torch raises many types for a damaged file
-            raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc}).") from exc
+            state = load_checked(path)
+        except CorruptFileError as exc:
+            raise CheckpointError(str(exc)) from None
         if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
             got = state.get("version") if isinstance(state, dict) else type(state).__name__
             raise CheckpointError(
@@ -658,9 +749,13 @@ class AdversarialTrainer:
         mine = json.loads(self.fingerprint())
         theirs = json.loads(state["fingerprint"])
         if mine != theirs:
-            diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-            details = "; ".join(f"{k}: checkpoint {theirs.get(k)!r} vs now {mine.get(k)!r}" for k in diff)
-            raise CheckpointError(f"checkpoint {path} was written with a different configuration ({details}).")
+            diff = _differences(theirs, mine)
+            details = "; ".join(f"{k}: {a!r} in the checkpoint, {b!r} now" for k, a, b in diff[:6])
+            more = f" and {len(diff) - 6} more" if len(diff) > 6 else ""
+            raise CheckpointError(
+                f"checkpoint {path} was written with other settings: {details}{more}; resume with the settings it "
+                "was written with."
+            )
         backup = copy.deepcopy(self.state_dict())
         try:
             self._load_state(state)
@@ -697,6 +792,8 @@ class AdversarialTrainer:
         self.elapsed = {p: 0.0 for p in PHASES[:-1]} | dict(state["elapsed"])
         self.cpu = {p: 0.0 for p in PHASES[:-1]} | dict(state.get("cpu", {}))
         self.last_g_metrics = dict(state.get("last_g_metrics", {}))
+        self.lr_changes = [dict(c) for c in state.get("lr_changes", [])]
+        self.mle = dataclasses.replace(self.mle, lr=float(self.mle_optimizer.param_groups[0]["lr"]))
 
 
 def plot_learning_curve(rows: list[dict[str, Any]], path: str | os.PathLike[str], *, title: str = "") -> None:

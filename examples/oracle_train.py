@@ -16,7 +16,14 @@ Oracle: ``--oracle-params PATH``, else ``$SEQGAN_ORACLE_PARAMS`` (not for ``tiny
 (the log says which; only the reference file gives figures comparable with the paper).
 
 Writes to ``--out DIR``: ``metrics.csv`` (phase, step, epoch, nll_oracle, nll_test, d_loss, d_acc, g_reward,
-seconds), ``tb/`` (TensorBoard), ``summary.json``, ``learning_curve.png``, ``checkpoint.pt`` and ``args.json``.
+seconds), ``tb/`` (TensorBoard), ``summary.json`` (strict JSON: a non-finite figure is ``null`` and listed under
+``nonfinite``), ``learning_curve.png``, ``checkpoint.pt`` (checksummed, written atomically) and ``args.json``.
+A run holds ``DIR/.lock`` while it writes, so two runs cannot share a directory.
+
+Errors in the command (a bad flag, a damaged file, an unwritable ``--out``) end with one ``error: ...`` line and
+exit code 2 (``--debug`` shows the traceback). A run stopped by a NaN or a diverging weight exits with code 1 and
+keeps its last good checkpoint; continue it with lower learning rates, e.g.
+``--resume DIR --pg-lr 0.001`` (the change is recorded in the checkpoint and the summary).
 """
 
 from __future__ import annotations
@@ -32,14 +39,15 @@ from typing import Any
 
 import torch
 
-from seqgan_env.agents import AdversarialTrainer, CheckpointError, ReinforceAgent, ReinforceConfig, ScheduleConfig
+from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig, TrainingStopped
 from seqgan_env.agents.trainer import plot_learning_curve
+from seqgan_env.cli import ArgumentParser, UsageError, run_cli
 from seqgan_env.config import DataConfig, DiscriminatorConfig, GeneratorConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.files import RunLock, atomic_write, check_output_dir
 from seqgan_env.generator import Generator
 from seqgan_env.oracle import ORACLE_ENV_VAR, default_oracle_path, load_oracle, random_oracle
-from seqgan_env.training import NonFiniteLossError
 
 
 @dataclass
@@ -96,9 +104,11 @@ class Args:
     reward_source: str = "discriminator"
     """discriminator (paper) | constant: the ablation that replaces D's score by 0.5 (what does D contribute?)"""
     rollout_backend: str = "auto"
-    # ---- MLE
+    # ---- MLE and D
     mle_batch_size: int = 64
     mle_lr: float = 0.01
+    d_lr: float = 1e-4
+    """the discriminator's Adam learning rate (paper: 1e-4)"""
 
 
 #: Preset overrides of the ``Args`` defaults (which are the paper's).
@@ -128,6 +138,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # Flags that may differ on --resume (they do not change the result).
 RESUME_FREE = {"resume", "out", "device", "stop_after_rounds", "progress", "threads"}
+# Learning rates may be changed on --resume (e.g. after a divergence); the trainer records the change.
+RESUME_LR = {"pg_lr": "pg", "mle_lr": "mle", "d_lr": "d"}
 
 
 def _flag_type(f: dataclasses.Field) -> Any:
@@ -160,8 +172,7 @@ def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
 
     With ``defaults=False`` every default is ``argparse.SUPPRESS`` (to find which flags were given).
     """
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     choices = {"preset": sorted(PRESETS), "baseline": ["none", "mean"], "rollout_policy": ["current", "delayed"],
                "loss_reduction": ["sum", "mean"], "reward_source": ["discriminator", "constant"]}
     docs = _field_docs()
@@ -184,7 +195,8 @@ def _none_or(conv: Any) -> Any:
 
 def parse_args(argv: list[str] | None = None) -> tuple[Args, dict[str, Any]]:
     """Args = Args defaults <- preset <- flags given. Returns (args, the flags given explicitly)."""
-    given = vars(build_parser(defaults=False).parse_args(argv))  # exits with a clear message on bad input
+    given = vars(build_parser(defaults=False).parse_args(argv))  # one-line UsageError on bad input
+    given.pop("debug", None)
     preset = given.get("preset", "paper")
     values = {f.name: f.default for f in fields(Args)} | PRESETS[preset] | given | {"preset": preset}
     return Args(**values), given
@@ -195,34 +207,30 @@ def oracle_and_source(args: Args) -> tuple[Generator, str]:
     # $SEQGAN_ORACLE_PARAMS is ignored by the tiny preset (V=50): only an explicit --oracle-params overrides it
     path = args.oracle_params or (default_oracle_path() if args.preset != "tiny" else None)
     if path is not None:
-        src = f"reference oracle file {path}" + ("" if args.oracle_params else f" (from ${ORACLE_ENV_VAR})")
-        oracle = load_oracle(path, seq_len=args.seq_len)
+        from_env = "" if args.oracle_params else f" (from ${ORACLE_ENV_VAR})"
+        src = f"reference oracle file {path}{from_env}"
+        try:
+            oracle = load_oracle(path, seq_len=args.seq_len)
+        except ValueError as exc:
+            fix = f"; fix or unset ${ORACLE_ENV_VAR}" if from_env else ""
+            raise ValueError(f"{exc}{from_env}{fix}") from None
         if oracle.vocab_size != args.vocab_size:
-            raise SystemExit(
-                f"error: the oracle file has vocab_size {oracle.vocab_size} but --vocab-size is {args.vocab_size}; "
-                f"use --vocab-size {oracle.vocab_size} (or no oracle file for the {args.preset} preset)."
+            raise UsageError(
+                f"the oracle file{from_env} has vocab_size {oracle.vocab_size} but --vocab-size is "
+                f"{args.vocab_size}; use --vocab-size {oracle.vocab_size} (or no oracle file for the {args.preset} "
+                "preset)."
             )
         return oracle, src
     return random_oracle(gcfg, seed=args.seed), f"seeded random oracle (seed {args.seed}; not the paper's oracle)"
 
 
-def build(args: Args) -> AdversarialTrainer:
-    """Oracle, data, G, D, the REINFORCE agent and the trainer, all from ``args``."""
-    dev = torch.device(args.device)
-    oracle, source = oracle_and_source(args)
-    print(f"oracle: {source}", flush=True)
-    oracle = oracle.to(dev)
-    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test, seed=args.seed))
-    gcfg = GeneratorConfig(vocab_size=oracle.vocab_size, seq_len=args.seq_len)
-    generator = Generator(gcfg, seed=args.seed + 1).to(dev)
-    dcfg = DiscriminatorConfig.for_length(args.seq_len, vocab_size=oracle.vocab_size)
-    dcfg = dcfg.with_filter_scale(args.d_filter_scale)
-    discriminator = Discriminator(dcfg, seed=args.seed + 2).to(dev)
-    agent = ReinforceAgent(generator, ReinforceConfig(
+def configs(args: Args) -> tuple[ReinforceConfig, ScheduleConfig, MLEConfig]:
+    """The typed configs from ``args`` (their validation runs here, before anything is written)."""
+    agent = ReinforceConfig(
         lr=args.pg_lr, batch_size=args.pg_batch_size, num_rollouts=args.num_rollouts,
         baseline=args.baseline, rollout_policy=args.rollout_policy, loss_reduction=args.loss_reduction,  # type: ignore[arg-type]
         backend=args.rollout_backend, reward_source=args.reward_source,  # type: ignore[arg-type]
-    ))
+    )
     schedule = ScheduleConfig(
         mle_epochs=args.mle_epochs, d_pretrain_rounds=args.d_pretrain_rounds, d_pretrain_epochs=args.d_pretrain_epochs,
         adv_rounds=args.adv_rounds, g_steps=args.g_steps, d_steps=args.d_steps, d_epochs=args.d_epochs,
@@ -231,6 +239,24 @@ def build(args: Args) -> AdversarialTrainer:
         baseline_epochs=args.baseline_epochs,
     )
     mle = MLEConfig(epochs=args.mle_epochs, batch_size=args.mle_batch_size, lr=args.mle_lr)
+    DiscriminatorConfig(lr=args.d_lr)  # validates --d-lr
+    return agent, schedule, mle
+
+
+def build(args: Args) -> AdversarialTrainer:
+    """Oracle, data, G, D, the REINFORCE agent and the trainer, all from ``args``."""
+    agent_cfg, schedule, mle = configs(args)
+    dev = torch.device(args.device)
+    oracle, source = oracle_and_source(args)
+    print(f"oracle: {source}", flush=True)
+    oracle = oracle.to(dev)
+    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test, seed=args.seed))
+    gcfg = GeneratorConfig(vocab_size=oracle.vocab_size, seq_len=args.seq_len)
+    generator = Generator(gcfg, seed=args.seed + 1).to(dev)
+    dcfg = DiscriminatorConfig.for_length(args.seq_len, vocab_size=oracle.vocab_size)
+    dcfg = dataclasses.replace(dcfg.with_filter_scale(args.d_filter_scale), lr=args.d_lr)
+    discriminator = Discriminator(dcfg, seed=args.seed + 2).to(dev)
+    agent = ReinforceAgent(generator, agent_cfg)
     result_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
     return AdversarialTrainer(
         agent, discriminator, oracle, data, schedule=schedule, mle=mle, seed=args.seed, out_dir=args.out,
@@ -238,51 +264,73 @@ def build(args: Args) -> AdversarialTrainer:
     )
 
 
+def _resume_args(args: Args, given: dict[str, Any]) -> Args:
+    """The arguments of the run in ``--resume DIR`` with the result-free flags (and learning rates) given now."""
+    run_dir = Path(args.resume)  # type: ignore[arg-type]
+    if "out" in given and Path(given["out"]).resolve() != run_dir.resolve():
+        raise UsageError(
+            f"--resume {run_dir} continues that run in its own directory; drop --out {given['out']} (a resumed run "
+            "never writes elsewhere)."
+        )
+    if not (run_dir / "args.json").is_file():
+        raise UsageError(
+            f"--resume {run_dir}: no run there (no args.json); pass the --out directory of an earlier run."
+        )
+    if not (run_dir / "checkpoint.pt").is_file():
+        raise UsageError(
+            f"--resume {run_dir}: that run stopped before its first checkpoint, so there is nothing to continue; start "
+            f"it again with its original command (its settings are in {run_dir / 'args.json'})."
+        )
+    saved = json.loads((run_dir / "args.json").read_text())
+    AdversarialTrainer.read_checkpoint(run_dir)  # a damaged file is refused before anything else happens
+    free = RESUME_FREE | set(RESUME_LR)
+    clash = {k: (saved.get(k), v) for k, v in given.items() if k not in free and saved.get(k) != v}
+    if clash:
+        detail = ", ".join(f"--{k.replace('_', '-')} {v!r} (the run used {s!r})" for k, (s, v) in clash.items())
+        raise UsageError(f"{run_dir} was run with other settings: {detail}; drop these flags to resume.")
+    defaults = {f.name: f.default for f in fields(Args)}
+    kept = {k: v for k, v in saved.items() if k not in RESUME_FREE}
+    now = {k: v for k, v in given.items() if k in RESUME_FREE}
+    return Args(**(defaults | kept | now | {"out": str(run_dir), "resume": str(run_dir)}))
+
+
 def main(argv: list[str] | None = None) -> int:
     args, given = parse_args(argv)
     if args.resume is not None:
-        run_dir = Path(args.resume)
-        try:
-            saved = json.loads((run_dir / "args.json").read_text())
-            AdversarialTrainer.read_checkpoint(run_dir)
-        except (OSError, ValueError) as exc:  # CheckpointError is a ValueError
-            print(f"error: cannot resume from {run_dir}: {exc}", file=sys.stderr)
-            return 2
-        clash = {k: (saved.get(k), v) for k, v in given.items() if k not in RESUME_FREE and saved.get(k) != v}
-        if clash:
-            detail = ", ".join(f"--{k.replace('_', '-')} {v!r} (run used {s!r})" for k, (s, v) in clash.items())
-            print(f"error: {run_dir} was run with other settings: {detail}. Drop these flags to resume.",
-                  file=sys.stderr)
-            return 2
-        free = {k: v for k, v in given.items() if k in RESUME_FREE}
-        defaults = {f.name: f.default for f in fields(Args)}
-        kept = {k: v for k, v in saved.items() if k not in RESUME_FREE}
-        args = Args(**(defaults | kept | free | {"out": str(run_dir), "resume": str(run_dir)}))
+        args = _resume_args(args, given)
+    configs(args)  # bad values are refused before any directory is created
     if args.threads:
         torch.set_num_threads(args.threads)
-    out = Path(args.out)
+    out = check_output_dir(args.out, "--resume" if args.resume else "--out")
+    with RunLock(out):
+        return _run(args, given, out)
+
+
+def _run(args: Args, given: dict[str, Any], out: Path) -> int:
     print(f"preset {args.preset}; output {out}", flush=True)
     trainer = build(args)
     if args.resume is not None:
-        try:
-            trainer.load_checkpoint(out)
-        except CheckpointError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        trainer.load_checkpoint(out)
         print(f"resumed from {out / 'checkpoint.pt'} at phase {trainer.phase}, unit {trainer.index}", flush=True)
+        lrs = {RESUME_LR[k]: v for k, v in given.items() if k in RESUME_LR}
+        if lrs:
+            before = trainer.learning_rates()
+            trainer.set_learning_rates(**lrs)
+            print("learning rates changed (recorded in the checkpoint and summary.json): " + ", ".join(
+                f"{k} {before.get(k)} -> {v}" for k, v in lrs.items()), flush=True)
     else:
         if (out / "checkpoint.pt").exists():
-            print(f"error: {out} already holds a run (checkpoint.pt); continue it with --resume {out} or pick "
-                  "another --out.", file=sys.stderr)
-            return 2
-        out.mkdir(parents=True, exist_ok=True)
+            raise UsageError(f"{out} already holds a run (checkpoint.pt); continue it with --resume {out} or pick "
+                             "another --out.")
         saved_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
-        (out / "args.json").write_text(json.dumps(saved_args, indent=2))
+        atomic_write(out / "args.json", lambda fh: fh.write(json.dumps(saved_args, indent=2) + "\n"), mode="w")
     t0 = time.perf_counter()
     try:
         summary = trainer.run(stop_after_rounds=args.stop_after_rounds)
-    except NonFiniteLossError as exc:
-        print(f"stopped: {exc}", file=sys.stderr)
+    except TrainingStopped as exc:
+        hint = (f" Continue from the last good checkpoint with lower learning rates: --resume {out} --pg-lr "
+                f"{trainer.learning_rates().get('pg', args.pg_lr) / 10:g}" if exc.checkpoint else "")
+        print(f"stopped: {exc}{hint}", file=sys.stderr)
         return 1
     finally:
         trainer.close()
@@ -299,5 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """The command line: :func:`main` with one-line errors (exit code 2) for user mistakes."""
+    return run_cli(main, argv)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli())

@@ -39,7 +39,6 @@ import argparse
 import copy
 import csv
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -63,9 +62,11 @@ from seqgan_env.agents.sb3 import (
 )
 from seqgan_env.agents.sb3_reinforce import ReinforceAlgorithm
 from seqgan_env.agents.trainer import METRIC_COLUMNS
+from seqgan_env.cli import ArgumentParser, UsageError, run_cli
 from seqgan_env.config import DataConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.files import RunLock, check_output_dir, write_json
 from seqgan_env.generator import Generator
 from seqgan_env.metrics import sequence_nll
 from seqgan_env.oracle import default_oracle_path, make_oracle
@@ -153,7 +154,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def parse_args(argv: list[str] | None = None) -> Args:
     """Args = defaults <- preset <- the flags given (one ``--kebab-case`` flag per field)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     for f in fields(Args):
         t = str(f.type)
         conv: Any = (lambda s: s.lower() in ("1", "true", "yes")) if "bool" in t else (
@@ -164,8 +165,15 @@ def parse_args(argv: list[str] | None = None) -> Args:
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=conv, choices=choices,
                        default=argparse.SUPPRESS, help=f"default {f.default!r}")
     given = vars(p.parse_args(argv))
+    given.pop("debug", None)
     preset = given.get("preset", Args.preset)
-    return Args(**({f.name: f.default for f in fields(Args)} | PRESETS[preset] | given))
+    args = Args(**({f.name: f.default for f in fields(Args)} | PRESETS[preset] | given))
+    if args.preset == "tiny" and args.oracle_params is not None:
+        raise UsageError(
+            f"--preset tiny builds its own V=32 random oracle and cannot use --oracle-params {args.oracle_params}; "
+            "use --preset quick with the reference oracle."
+        )
+    return args
 
 
 def require_contrib(algo: str) -> Any:
@@ -173,7 +181,7 @@ def require_contrib(algo: str) -> Any:
     try:
         import sb3_contrib
     except ImportError:
-        raise SystemExit(f"error: --algo {algo} needs sb3-contrib; install it with "
+        raise UsageError(f"--algo {algo} needs sb3-contrib; install it with "
                          "`pip install 'seqgan-env[contrib]'` (or `pip install sb3-contrib`).") from None
     return sb3_contrib
 
@@ -218,8 +226,12 @@ def main(argv: list[str] | None = None) -> int:
         require_contrib(args.algo)  # fail before any work
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(args.out)
+    with RunLock(out):
+        return _run(args, out)
+
+
+def _run(args: Args, out: Path) -> int:
     t_start = time.perf_counter()
 
     # ---- 1. the task: oracle, data, G, D
@@ -350,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval_samples": args.eval_samples,
         "args": dataclasses.asdict(args),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(out / "summary.json", summary)
     if args.save:
         save_setup(out / "setup", model, env, extra={"summary": {k: summary[k] for k in ("algo", "nll_oracle")}})
     print(f"done: NLL-oracle {summary['nll_oracle_start']:.4f} -> {summary['nll_oracle']:.4f}; mean D score (frozen "
@@ -360,5 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """The command line: :func:`main` with one-line errors (exit code 2) for user mistakes."""
+    return run_cli(main, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -10,10 +10,14 @@ It runs MLE pretraining, D pretraining and adversarial training with the project
 SeqGAN: BLEU-2..4 of ``bleu_samples`` generated sequences, each against the whole test split (the Texygen
 recipe, :mod:`seqgan_env.text.bleu`), Self-BLEU-4, NLL-test, and for music the nearest-reference pitch MSE.
 
-Writes to ``--out DIR``: ``summary.json`` (the scores, sizes, timings and a few decoded samples of each model),
-``mle.pt`` and ``seqgan.pt`` (text checkpoints: decode them with ``python -m seqgan_env.text.generate``),
-``vocab.json``, and ``trainer/`` (the trainer's metrics.csv and its own summary; there, as a text corpus has no
-oracle, the ``nll_oracle`` column is the generator's NLL of its own samples, i.e. its per-token entropy).
+Writes to ``--out DIR``: ``summary.json`` (the scores, sizes, timings and a few decoded samples of each model;
+strict JSON), ``mle.pt`` and ``seqgan.pt`` (text checkpoints, checksummed and written atomically: decode them with
+``seqgan-text-generate``), ``mle_eval.json``, ``vocab.json``, ``args.json``, and ``trainer/`` (the trainer's
+checkpoint, metrics.csv and its own summary; there, as a text corpus has no oracle, the ``nll_oracle`` column is
+the generator's NLL of its own samples, i.e. its per-token entropy).
+
+``--resume DIR`` continues a killed run to exactly the result of an uninterrupted one (``--stop-after-rounds N``
+stops one on purpose). Command-line mistakes end with one ``error: ...`` line and exit code 2.
 
 Presets: ``tiny`` (seconds, for tests), ``quick`` (a few minutes on a 2-core CPU: fewer epochs, rounds and
 rollouts, a D with a quarter of the paper's filters), ``paper`` (the paper's schedule and networks).
@@ -24,7 +28,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,17 +35,18 @@ from typing import Any
 
 import torch
 
-from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig
+from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig, TrainingStopped
+from seqgan_env.cli import ArgumentParser, UsageError, run_cli
 from seqgan_env.config import DiscriminatorConfig, GeneratorConfig, MLEConfig
 from seqgan_env.data import OracleData
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.files import RunLock, atomic_write, check_output_dir, write_json
 from seqgan_env.generator import Generator
 from seqgan_env.metrics import nll_test
 from seqgan_env.text.bleu import BleuReference, self_bleu
 from seqgan_env.text.checkpoint import save_text_checkpoint
 from seqgan_env.text.corpora import TextCorpus, build_corpus, read_lines
 from seqgan_env.text.prepare import TASKS, task_lines
-from seqgan_env.text.sources import MissingSourceError
 from seqgan_env.text.tokenize import tokenize
 
 
@@ -58,6 +62,10 @@ class Args:
     """tiny | quick | paper"""
     out: str = "runs/text"
     """output directory"""
+    resume: str | None = None
+    """continue the run saved in this directory (its arguments are reused)"""
+    stop_after_rounds: int | None = None
+    """stop (with a checkpoint) after this many adversarial rounds; continue later with --resume"""
     seed: int = 0
     """seeds the split, the models, the trainer and the evaluation samples"""
     seq_len: int | None = None
@@ -105,23 +113,51 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def parse_args(argv: list[str] | None = None) -> Args:
-    """Args = defaults <- preset <- the flags given (``--kebab-case``, one per field)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+#: Flags that may differ on --resume (they do not change the result).
+RESUME_FREE = {"resume", "out", "stop_after_rounds", "threads", "progress"}
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[Args, dict[str, Any]]:
+    """Args = defaults <- preset <- the flags given (``--kebab-case``, one per field); also the flags given."""
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     for f in fields(Args):
         flag = "--" + f.name.replace("_", "-")
         if f.name in ("char", "progress"):
             p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
             continue
         t = str(f.type)
-        conv = int if "int" in t else float if "float" in t else str
+        conv: Any = int if "int" in t else float if "float" in t else str
+        if "None" in t:
+            conv = (lambda c: lambda v: None if v.lower() == "none" else c(v))(conv)
         kw: dict[str, Any] = {"default": argparse.SUPPRESS, "type": conv}
         if f.name == "preset":
             kw["choices"] = sorted(PRESETS)
         p.add_argument(flag, dest=f.name, **kw)
     given = vars(p.parse_args(argv))
+    given.pop("debug", None)
     preset = given.get("preset", Args.preset)
-    return Args(**({f.name: f.default for f in fields(Args)} | PRESETS[preset] | given))
+    return Args(**({f.name: f.default for f in fields(Args)} | PRESETS[preset] | given)), given
+
+
+def resume_args(args: Args, given: dict[str, Any]) -> Args:
+    """The arguments of the run in ``--resume DIR``, with the flags that do not change the result given now."""
+    run_dir = Path(args.resume)  # type: ignore[arg-type]
+    if "out" in given and Path(given["out"]).resolve() != run_dir.resolve():
+        raise UsageError(f"--resume {run_dir} continues that run in its own directory; drop --out {given['out']}.")
+    if not (run_dir / "args.json").is_file():
+        raise UsageError(f"--resume {run_dir}: no run there (no args.json); pass the --out of an earlier run.")
+    if not (run_dir / "trainer" / "checkpoint.pt").is_file():
+        raise UsageError(f"--resume {run_dir}: that run stopped before its first checkpoint; start it again with its "
+                         f"original command (its settings are in {run_dir / 'args.json'}).")
+    AdversarialTrainer.read_checkpoint(run_dir / "trainer")  # a damaged file is refused first
+    saved = json.loads((run_dir / "args.json").read_text())
+    clash = {k: (saved.get(k), v) for k, v in given.items() if k not in RESUME_FREE and saved.get(k) != v}
+    if clash:
+        detail = ", ".join(f"--{k.replace('_', '-')} {v!r} (the run used {s!r})" for k, (s, v) in clash.items())
+        raise UsageError(f"{run_dir} was run with other settings: {detail}; drop these flags to resume.")
+    now = {k: v for k, v in given.items() if k in RESUME_FREE}
+    kept = {k: v for k, v in saved.items() if k not in RESUME_FREE}
+    return Args(**({f.name: f.default for f in fields(Args)} | kept | now | {"out": str(run_dir)}))
 
 
 def load_text(args: Args) -> tuple[TextCorpus, str]:
@@ -167,30 +203,28 @@ def evaluate(generator: Generator, corpus: TextCorpus, refs: BleuReference, args
     return out
 
 
-def _nan_to_none(value: Any) -> Any:
-    """NaN -> None (JSON null), recursively."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nan_to_none(v) for v in value]
-    return value
-
-
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None) -> dict[str, Any] | None:
+    """Train and score; returns the summary (``None`` when stopped early with ``--stop-after-rounds``)."""
+    args, given = parse_args(argv)
+    if args.resume is not None:
+        args = resume_args(args, given)
     if args.threads:
         torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(args.out, "--resume" if args.resume else "--out")
+    with RunLock(out):
+        return _run(args, out)
+
+
+def _run(args: Args, out: Path) -> dict[str, Any] | None:
     t_start = time.perf_counter()
+    if args.resume is None:
+        if (out / "trainer" / "checkpoint.pt").exists():
+            raise UsageError(f"{out} already holds a run; continue it with --resume {out} or pick another --out.")
+        saved = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
+        atomic_write(out / "args.json", lambda fh: fh.write(json.dumps(saved, indent=2) + "\n"), mode="w")
 
     # ---- data
-    try:
-        corpus, where = load_text(args)
-    except MissingSourceError as exc:
-        raise SystemExit(f"error: {exc}") from exc
+    corpus, where = load_text(args)
     corpus.vocab.save(out / "vocab.json")
     refs = BleuReference(corpus.test_references(), 4)
     print(f"corpus: {where}; train {tuple(corpus.train.shape)}, test {tuple(corpus.test.shape)}, "
@@ -207,31 +241,51 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         mle_epochs=args.mle_epochs, d_pretrain_rounds=args.d_pretrain_rounds, d_pretrain_epochs=args.d_pretrain_epochs,
         adv_rounds=args.adv_rounds, g_steps=1, d_steps=args.d_steps, d_epochs=args.d_epochs,
         num_negatives=args.num_negatives, eval_every=max(1, args.adv_rounds // 4), eval_samples=256,
-        d_eval_samples=min(256, corpus.test.shape[0]), checkpoint_every=10**9, baseline_epochs=0,
+        d_eval_samples=min(256, corpus.test.shape[0]), checkpoint_every=5, baseline_epochs=0,
     )
     # A text corpus has no oracle: the trainer's "nll_oracle" is scored by G itself (its entropy per token).
+    result_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
     trainer = AdversarialTrainer(
         agent, discriminator, generator, OracleData(train=corpus.train, test=corpus.test), schedule=schedule,
         mle=MLEConfig(epochs=args.mle_epochs), seed=args.seed, out_dir=out / "trainer", progress=args.progress,
-        tensorboard=False, extra_config={"text_args": dataclasses.asdict(args)},
+        tensorboard=False, extra_config={"text_args": result_args},
     )
+    if args.resume is not None:
+        trainer.load_checkpoint(out / "trainer")
+        print(f"resumed at phase {trainer.phase}, unit {trainer.index}", flush=True)
+    music = args.corpus == "music"
+    try:
+        # ---- MLE pretraining and D pretraining, then score the MLE generator (once: kept in mle_eval.json)
+        if trainer.phase in ("mle", "d_pretrain"):
+            trainer.run(stop_after_rounds=0)
+        mle_file = out / "mle_eval.json"
+        if mle_file.is_file():
+            mle = json.loads(mle_file.read_text(encoding="utf-8"))
+            mle.pop("nonfinite", None)
+        elif trainer.phase == "adversarial" and trainer.index == 0:
+            mle = evaluate(generator, corpus, refs, args, music=music)
+            save_text_checkpoint(out / "mle.pt", generator, corpus.vocab, {"stage": "mle", "args": result_args})
+            write_json(mle_file, mle, ensure_ascii=False)
+            mle = json.loads(mle_file.read_text(encoding="utf-8"))  # as a resumed run will read it (NaN -> None)
+            mle.pop("nonfinite", None)
+        else:
+            raise UsageError(f"{out} lost mle_eval.json after adversarial training began; start the run again.")
+        print(f"MLE:    BLEU-2/3/4 {mle['bleu2']:.3f} {mle['bleu3']:.3f} {mle['bleu4']:.3f}  "
+              f"NLL-test {mle['nll_test']:.3f}", flush=True)
 
-    # ---- MLE pretraining and D pretraining, then score the MLE generator
-    trainer.run(stop_after_rounds=0)
-    t_mle = time.perf_counter() - t_start
-    mle = evaluate(generator, corpus, refs, args, music=args.corpus == "music")
-    save_text_checkpoint(out / "mle.pt", generator, corpus.vocab, {"stage": "mle", "args": dataclasses.asdict(args)})
-    print(f"MLE:    BLEU-2/3/4 {mle['bleu2']:.3f} {mle['bleu3']:.3f} {mle['bleu4']:.3f}  "
-          f"NLL-test {mle['nll_test']:.3f}  ({t_mle:.0f} s)", flush=True)
-
-    # ---- adversarial training, then score SeqGAN
-    trainer.run()
-    trainer.close()
-    seqgan = evaluate(generator, corpus, refs, args, music=args.corpus == "music")
-    meta = {"stage": "seqgan", "args": dataclasses.asdict(args)}
-    save_text_checkpoint(out / "seqgan.pt", generator, corpus.vocab, meta)
+        # ---- adversarial training, then score SeqGAN
+        trainer.run(stop_after_rounds=args.stop_after_rounds)
+    except TrainingStopped as exc:
+        raise SystemExit(f"stopped: {exc}") from None
+    finally:
+        trainer.close()
+    if trainer.phase != "done":
+        print(f"stopped after {trainer.index} adversarial rounds (continue with --resume {out})", flush=True)
+        return None
+    seqgan = evaluate(generator, corpus, refs, args, music=music)
+    save_text_checkpoint(out / "seqgan.pt", generator, corpus.vocab, {"stage": "seqgan", "args": result_args})
     print(f"SeqGAN: BLEU-2/3/4 {seqgan['bleu2']:.3f} {seqgan['bleu3']:.3f} {seqgan['bleu4']:.3f}  "
-          f"NLL-test {seqgan['nll_test']:.3f}  ({time.perf_counter() - t_start:.0f} s total)", flush=True)
+          f"NLL-test {seqgan['nll_test']:.3f}  ({time.perf_counter() - t_start:.0f} s this invocation)", flush=True)
 
     summary = {
         "corpus": where,
@@ -240,15 +294,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "metric": "mean sentence BLEU of each sample against all test sequences (NLTK method1 smoothing, Texygen)",
         "mle": mle,
         "seqgan": seqgan,
-        "timings_s": {"mle_and_d_pretrain": round(t_mle, 1), "total": round(time.perf_counter() - t_start, 1)},
+        "timings_s": {k: round(v, 1) for k, v in trainer.elapsed.items()},
         "generator": dataclasses.asdict(gcfg),
         "discriminator_filters": sum(dcfg.num_filters),
         "args": dataclasses.asdict(args),
     }
-    (out / "summary.json").write_text(json.dumps(_nan_to_none(summary), ensure_ascii=False, indent=1) + "\n",
-                                      encoding="utf-8")
-    return summary
+    write_json(out / "summary.json", summary, ensure_ascii=False, indent=1)
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """The command line: :func:`main` with one-line errors (exit code 2) for user mistakes."""
+
+    def run(args: list[str]) -> int:
+        main(args)
+        return 0
+
+    return run_cli(run, argv)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli())

@@ -7,17 +7,29 @@ reference code (LantaoYu/SeqGAN). A departure from the paper is a named field wh
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
 from dataclasses import dataclass
 
-__all__ = ["GeneratorConfig", "DiscriminatorConfig", "MLEConfig", "DataConfig"]
+__all__ = ["GeneratorConfig", "DiscriminatorConfig", "MLEConfig", "DataConfig", "warn_if_large_lr"]
 
 PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
 
 
 def _check_positive(name: str, value: int | float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name}={value!r} must be positive; pass a value > 0.")
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name}={value!r} must be a finite number > 0.")
+
+
+def warn_if_large_lr(name: str, lr: float, paper: float) -> None:
+    """Warn (it works, but rarely well) when a learning rate is above 1 and far above the paper's value."""
+    if lr > max(1.0, 100 * paper):
+        warnings.warn(
+            f"{name}={lr:g} is far above the paper's {paper:g}: expect the weights to diverge (training then stops "
+            "with a clear message and keeps the last good checkpoint).",
+            stacklevel=3,
+        )
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,8 @@ class DiscriminatorConfig:
             )
         if not 0 < self.dropout_keep <= 1:
             raise ValueError(f"dropout_keep={self.dropout_keep} must be in (0, 1].")
+        _check_positive("lr", self.lr)
+        warn_if_large_lr("DiscriminatorConfig.lr", self.lr, 1e-4)
 
     @property
     def total_filters(self) -> int:
@@ -132,6 +146,7 @@ class MLEConfig:
             raise ValueError(f"epochs={self.epochs} must be >= 0.")
         _check_positive("batch_size", self.batch_size)
         _check_positive("lr", self.lr)
+        warn_if_large_lr("MLEConfig.lr", self.lr, 0.01)
         _check_positive("grad_clip", self.grad_clip)
 
 

@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -118,13 +119,25 @@ def load_oracle_params(path: str | os.PathLike[str], *, sha256: str | None = Non
     else:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                if not hasattr(npz, "files"):
+                    raise ValueError("a single array, not an .npz archive of named arrays")
                 params = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, EOFError) as exc:
-            raise ValueError(f"{path}: not a readable .npz file ({exc}).") from exc
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            why = "it holds Python objects, which are refused" if "allow_pickle" in str(exc) else str(exc)
+            raise ValueError(f"{path}: not a readable oracle .npz file ({why}).") from None
     missing = [k for k in ORACLE_KEYS if k not in params]
     if missing:
         raise ValueError(f"{path}: missing keys {missing}; an oracle file needs {', '.join(ORACLE_KEYS)}.")
-    params = {k: np.asarray(params[k], dtype=np.float32) for k in ORACLE_KEYS}
+    try:
+        params = {k: np.asarray(params[k], dtype=np.float32) for k in ORACLE_KEYS}
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: the arrays are not numeric.") from None
+    nonfinite = [k for k in ORACLE_KEYS if not np.isfinite(params[k]).all()]
+    if nonfinite:
+        raise ValueError(
+            f"{path}: non-finite values (NaN or inf) in {', '.join(nonfinite)}; the file is damaged. Use the reference "
+            f"file (sha256 {REFERENCE_ORACLE_SHA256[:12]}...) or re-convert it from the original .pkl."
+        )
     if params["embeddings"].ndim != 2 or params["Wo"].ndim != 2:
         raise ValueError(f"{path}: 'embeddings' and 'Wo' must be 2-D matrices.")
     vocab, emb = params["embeddings"].shape
@@ -189,11 +202,18 @@ def make_oracle(
 
     ``config`` sets the random oracle's sizes and the reference oracle's ``seq_len``/``start_token``.
     """
+    from_env = False
     if path is None and use_env:
         path = default_oracle_path()
+        from_env = path is not None
     if path is not None:
         cfg = config or GeneratorConfig()
-        oracle = load_oracle(path, seq_len=cfg.seq_len, start_token=cfg.start_token)
+        try:
+            oracle = load_oracle(path, seq_len=cfg.seq_len, start_token=cfg.start_token)
+        except ValueError as exc:
+            if from_env:
+                raise ValueError(f"{exc} (the path came from ${ORACLE_ENV_VAR}: fix or unset it)") from None
+            raise
         if config is not None and oracle.vocab_size != config.vocab_size:
             raise ValueError(
                 f"the oracle file has vocab_size {oracle.vocab_size} but the config asks for "

@@ -1,6 +1,7 @@
 """Text checkpoints: a generator together with the vocabulary that decodes it.
 
-Format (a ``torch.save`` dict, loadable with ``weights_only=True``)::
+Format: a :func:`seqgan_env.files.save_checked` file (a sha256-checked ``torch.save`` payload, written atomically,
+read with ``weights_only=True``) holding::
 
     {
         "format": "seqgan_env.text.checkpoint/1",
@@ -23,6 +24,7 @@ from typing import Any
 import torch
 
 from ..config import GeneratorConfig
+from ..files import load_checked, save_checked
 from ..generator import Generator
 from .vocab import Vocabulary
 
@@ -64,13 +66,23 @@ def save_text_checkpoint(
     vocab.add_to_state(state)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, path)
+    save_checked(path, state)
 
 
 def load_text_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> TextCheckpoint:
-    """Read a checkpoint written by :func:`save_text_checkpoint`."""
-    state = torch.load(Path(path), map_location=map_location, weights_only=True)
+    """Read a checkpoint written by :func:`save_text_checkpoint`.
+
+    Raises:
+        ValueError: missing, damaged (checksum) or another kind of file (an ``oracle_train.py`` checkpoint is named
+            as such), with a one-line message.
+    """
+    state = load_checked(path, map_location=map_location, what="text checkpoint")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        if isinstance(state, dict) and "fingerprint" in state and "phase" in state:
+            raise ValueError(
+                f"{path} is a training checkpoint (oracle_train.py/the trainer), not a text checkpoint; decode the "
+                "mle.pt or seqgan.pt that text_train.py writes."
+            )
         got = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise ValueError(f"{path} is not a text checkpoint (format {got!r}, expected {CHECKPOINT_FORMAT!r}).")
     config = GeneratorConfig(**state["generator_config"])

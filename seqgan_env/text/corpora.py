@@ -56,8 +56,16 @@ def read_lines(path: str | Path) -> list[str]:
         raise FileNotFoundError(f"corpus path {p} does not exist; pass a text file (one sequence per line) or folder.")
     lines: list[str] = []
     for f in files:
-        with open(f, encoding="utf-8") as fh:
-            lines.extend(s for s in (raw.strip() for raw in fh) if s)
+        try:
+            text = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{f} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); convert it, e.g. "
+                f"iconv -f latin1 -t utf-8 {f.name} > {f.stem}.utf8.txt"
+            ) from None
+        lines.extend(s for s in (raw.strip() for raw in text.splitlines()) if s)
+    if not lines:
+        raise ValueError(f"the corpus {p} has no non-blank lines; pass a text file with one sequence per line.")
     return lines
 
 

@@ -8,28 +8,32 @@ Prints one sampled sequence per line (or writes them to ``--out``). The checkpoi
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..cli import ArgumentParser, UsageError, run_cli
 from .checkpoint import load_text_checkpoint, sample_text
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m seqgan_env.text.generate", description=__doc__.split("\n")[0])
+    """Command-line entry point; returns the exit status (2 with one ``error: ...`` line for a bad command)."""
+    return run_cli(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
+    parser = ArgumentParser(prog="seqgan-text-generate", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True, type=Path, help="a text checkpoint (.pt)")
     parser.add_argument("--num", type=int, default=10, help="how many sequences to sample")
     parser.add_argument("--seed", type=int, default=None, help="seed of the sampling (default: random)")
     parser.add_argument("--out", type=Path, default=None, help="write the lines here instead of stdout")
     args = parser.parse_args(argv)
     if args.num < 1:
-        parser.error("--num must be >= 1")
+        raise UsageError(f"--num {args.num}: pass a number of sequences >= 1.")
     if not args.checkpoint.is_file():
-        parser.error(f"no checkpoint at {args.checkpoint}")
+        raise UsageError(f"no checkpoint at {args.checkpoint}; pass the mle.pt or seqgan.pt of a text_train.py run.")
     ckpt = load_text_checkpoint(args.checkpoint)
     lines = sample_text(ckpt.generator, ckpt.vocab, args.num, seed=args.seed)
     text = "\n".join(lines) + "\n"

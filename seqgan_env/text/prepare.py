@@ -18,13 +18,12 @@ package's). When a source is missing the command exits with status 2 and says wh
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..cli import ArgumentParser, run_cli
 from .sources import (
     INSTALL_HINTS,
     MUSIC_COLLECTIONS,
@@ -116,17 +115,18 @@ def prepare(task: str, out: str | Path, source: str | Path | None = None) -> dic
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (2 when a source is missing)."""
-    parser = argparse.ArgumentParser(prog="python -m seqgan_env.text.prepare", description=__doc__.split("\n")[0])
+    """Command-line entry point; returns the exit status (2, with one ``error: ...`` line, for a bad command or a
+    missing source)."""
+    return run_cli(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
+    parser = ArgumentParser(prog="seqgan-text-prepare", description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=sorted(TASKS))
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--source", type=Path, default=None, help="read the data from here instead of the package")
     args = parser.parse_args(argv)
-    try:
-        summary = prepare(args.task, args.out, args.source)
-    except MissingSourceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    summary = prepare(args.task, args.out, args.source)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 

@@ -13,10 +13,11 @@ from seqgan_env.agents import (
     ScheduleConfig,
     TrainingStopped,
 )
-from seqgan_env.agents.trainer import METRIC_COLUMNS
+from seqgan_env.agents.trainer import METRIC_COLUMNS, DivergenceError
 from seqgan_env.config import DataConfig, DiscriminatorConfig, GeneratorConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.files import load_checked, save_checked
 from seqgan_env.generator import Generator
 from seqgan_env.oracle import random_oracle
 
@@ -127,15 +128,16 @@ def test_corrupt_or_incompatible_checkpoint_changes_nothing(tmp_path):
     # incompatible: another schedule
     other = build(tmp_path, schedule=ScheduleConfig(**{**SCHEDULE.__dict__, "adv_rounds": 7}))
     before = {k: v.clone() for k, v in other.generator.state_dict().items()}
-    with pytest.raises(CheckpointError, match="adv_rounds"):
+    with pytest.raises(CheckpointError, match="adv_rounds") as info:
         other.load_checkpoint(tmp_path)
+    assert "mle_epochs" not in str(info.value)  # only the settings that differ, not two whole configs
     assert all(torch.equal(before[k], v) for k, v in other.generator.state_dict().items())
     assert other.phase == "mle" and other.index == 0
     # corrupt: truncated bytes
     ck.write_bytes(ck.read_bytes()[:300])
     damaged = ck.read_bytes()
     fresh = build(tmp_path)
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="fails its checksum"):
         fresh.load_checkpoint(tmp_path)
     assert ck.read_bytes() == damaged and csv_path.read_bytes() == good_csv
     with pytest.raises(CheckpointError, match="no checkpoint"):
@@ -171,9 +173,9 @@ def test_checkpoint_that_does_not_fit_is_rolled_back(tmp_path):
     tr = build(tmp_path)
     tr.run(stop_after_rounds=1)
     ck = tmp_path / "checkpoint.pt"
-    state = torch.load(ck, weights_only=True)
+    state = load_checked(ck)
     state["discriminator"].pop("out.bias")  # same fingerprint, broken contents
-    torch.save(state, ck)
+    save_checked(ck, state)
     csv_before = (tmp_path / "metrics.csv").read_bytes()
     fresh = build(tmp_path)
     weights = {k: v.clone() for k, v in fresh.generator.state_dict().items()}
@@ -182,3 +184,95 @@ def test_checkpoint_that_does_not_fit_is_rolled_back(tmp_path):
     assert (fresh.phase, fresh.index, fresh.rows) == ("mle", 0, [])
     assert all(torch.equal(weights[k], v) for k, v in fresh.generator.state_dict().items())
     assert (tmp_path / "metrics.csv").read_bytes() == csv_before
+
+
+# ---------------------------------------------------------------------- reliability
+def test_flipped_bytes_inside_a_tensor_are_caught(tmp_path):
+    tr = build(tmp_path)
+    tr.run(stop_after_rounds=1)
+    ck = tmp_path / "checkpoint.pt"
+    data = bytearray(ck.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 64] = bytes(b ^ 0xFF for b in data[mid : mid + 64])  # 64 flipped bytes inside the payload
+    ck.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="fails its checksum"):
+        build(tmp_path).load_checkpoint(tmp_path)
+    ck.write_bytes(b"")
+    with pytest.raises(CheckpointError, match="empty"):
+        build(tmp_path).load_checkpoint(tmp_path)
+    torch.save({"version": 2}, ck)  # a plain torch file, not one of ours
+    with pytest.raises(CheckpointError, match="not a checkpoint written by seqgan-env"):
+        build(tmp_path).load_checkpoint(tmp_path)
+
+
+def test_divergence_stops_and_nothing_non_finite_is_saved(tmp_path):
+    """A learning rate of 1e30 used to run to the end (weights near 1e31, SeqGAN "beating" MLE) and NaN weights
+    could be saved as the last good checkpoint. Now the guard stops the run and the last good file stays."""
+    every_round = ScheduleConfig(**{**SCHEDULE.__dict__, "checkpoint_every": 1})
+    tr = build(tmp_path, schedule=every_round)
+    tr.run(stop_after_rounds=1)
+    ck = tmp_path / "checkpoint.pt"
+    good = ck.read_bytes()
+    with pytest.warns(UserWarning, match="far above the paper"):
+        tr.set_learning_rates(pg=1e30)
+    with pytest.raises(TrainingStopped, match="diverged|non-finite") as info:
+        tr.run()
+    assert info.value.checkpoint == ck and ck.read_bytes() == good
+    state = AdversarialTrainer.read_checkpoint(ck)
+    assert all(torch.isfinite(v).all() for v in state["agent"]["generator"].values())
+    with pytest.raises(DivergenceError):  # and a checkpoint is never written with the bad weights
+        tr.save_checkpoint()
+    assert ck.read_bytes() == good
+
+
+def test_resume_with_a_lower_learning_rate_is_recorded(tmp_path):
+    tr = build(tmp_path)
+    tr.run(stop_after_rounds=1)
+    resumed = build(tmp_path)
+    resumed.load_checkpoint(tmp_path)
+    resumed.set_learning_rates(pg=0.002, d=5e-5)
+    assert resumed.learning_rates()["pg"] == 0.002 and resumed.agent.config.lr == 0.002
+    resumed.run(stop_after_rounds=3)
+    again = build(tmp_path)  # built with the original lr: the checkpoint's lr is adopted
+    again.load_checkpoint(tmp_path)
+    assert again.learning_rates() == resumed.learning_rates()
+    changes = again.summary()["learning_rate_changes"]
+    assert changes == [{"phase": "adversarial", "unit": 1, "pg_lr": {"from": 0.01, "to": 0.002},
+                        "d_lr": {"from": 1e-4, "to": 5e-5}}]
+    with pytest.raises(ValueError, match="finite number > 0"):
+        again.set_learning_rates(mle=float("inf"))
+
+
+def test_disk_full_leaves_the_previous_checkpoint_and_no_temp_file(tmp_path, monkeypatch):
+    import seqgan_env.files as files
+
+    tr = build(tmp_path)
+    tr.run(stop_after_rounds=1)
+    ck = tmp_path / "checkpoint.pt"
+    good = ck.read_bytes()
+
+    def full(fh, payload):  # the disk fills up half way through the write
+        fh.write(payload[: len(payload) // 2])
+        raise OSError(28, "No space left on device")
+
+    real_atomic = files.atomic_write
+    monkeypatch.setattr(files, "atomic_write", lambda path, write, mode="wb": real_atomic(
+        path, lambda fh: full(fh, b"x" * 4096), mode))
+    with pytest.raises(OSError, match="No space left"):
+        tr.save_checkpoint()
+    assert ck.read_bytes() == good and not (tmp_path / "checkpoint.pt.tmp").exists()
+
+
+def test_summary_is_strict_json(tmp_path):
+    import json
+
+    no_adversarial = ScheduleConfig(**{**SCHEDULE.__dict__, "adv_rounds": 0, "baseline_epochs": 0})
+    tr = build(tmp_path, schedule=no_adversarial)
+    tr.run()
+    text = (tmp_path / "summary.json").read_text()
+
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    summary = json.loads(text, parse_constant=refuse)  # strict: no NaN/Infinity tokens
+    assert summary["seqgan_nll_oracle"] is None and "seqgan_nll_oracle" in summary["nonfinite"]

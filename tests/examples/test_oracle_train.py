@@ -3,9 +3,11 @@
 import csv
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oracle_train.py"
@@ -26,12 +28,22 @@ def _env_oracle_is_ignored_by_tiny(monkeypatch, tmp_path):
 
 
 def tiny(ot, out: Path, *extra: str) -> int:
-    return ot.main(["--preset", "tiny", "--out", str(out), "--progress", "false", *extra])
+    return ot.cli(["--preset", "tiny", "--out", str(out), "--progress", "false", *extra])
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
     with open(path) as fh:
         return list(csv.DictReader(fh))
+
+
+def one_error_line(capsys, *needles: str) -> str:
+    """The command printed exactly one line to stderr, starting with 'error: ', without a traceback."""
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
 
 
 def test_tiny_run_writes_every_file_and_resume_matches(ot, tmp_path, capsys):
@@ -47,47 +59,113 @@ def test_tiny_run_writes_every_file_and_resume_matches(ot, tmp_path, capsys):
     for key in ("mle_nll_oracle", "seqgan_nll_oracle", "mle_nll_test", "seqgan_nll_test", "timings_s", "schedule"):
         assert key in summary
     assert summary["seqgan_nll_oracle"] == float([r for r in rows if r["phase"] == "adversarial"][-1]["nll_oracle"])
-    assert summary["schedule"]["adv_rounds"] == ot.PRESETS["tiny"]["adv_rounds"]
+    assert summary["schedule"]["adv_rounds"] == ot.PRESETS["tiny"]["adv_rounds"] and summary["nonfinite"] == []
     png = (full / "learning_curve.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     assert any(p.name.startswith("events.out.tfevents") for p in (full / "tb").iterdir())
+    assert not (full / ".lock").exists() and not list(full.glob("*.tmp"))
     # killed after 2 adversarial rounds, then resumed: the same metrics as the uninterrupted run
     assert tiny(ot, part, "--stop-after-rounds", "2") == 0
     assert not (part / "summary.json").exists()
-    assert ot.main(["--resume", str(part), "--progress", "false"]) == 0
+    assert ot.cli(["--resume", str(part), "--progress", "false"]) == 0
     strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
     assert strip(read_rows(part / "metrics.csv")) == strip(rows)
     a, b = json.loads((part / "summary.json").read_text()), summary
     assert (a["seqgan_nll_oracle"], a["mle_nll_oracle"]) == (b["seqgan_nll_oracle"], b["mle_nll_oracle"])
 
 
-def test_unknown_preset_or_knob_is_a_clear_error(ot, tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        ot.main(["--preset", "fast", "--out", str(tmp_path)])
-    assert e.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as e:
-        ot.main(["--preset", "tiny", "--adv-roundz", "3"])
-    assert e.value.code == 2 and "unrecognized arguments: --adv-roundz" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        ot.main(["--adv-rounds", "three"])
-    assert "invalid int value" in capsys.readouterr().err
+def test_command_line_mistakes_are_one_line(ot, tmp_path, capsys):
+    assert ot.cli(["--preset", "fast", "--out", str(tmp_path)]) == 2
+    one_error_line(capsys, "invalid choice: 'fast'", "--help")
+    assert ot.cli(["--preset", "tiny", "--adv-roundz", "3"]) == 2
+    one_error_line(capsys, "unrecognized arguments: --adv-roundz")
+    assert ot.cli(["--adv-rounds", "three"]) == 2
+    one_error_line(capsys, "invalid int value")
+    assert ot.cli(["--preset", "tiny", "--pg-lr", "inf", "--out", str(tmp_path / "x")]) == 2
+    one_error_line(capsys, "lr=inf", "finite")
     assert not any(tmp_path.iterdir())
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert tiny(ot, afile) == 2
+    one_error_line(capsys, "is a file")
+    with pytest.raises(ValueError, match="invalid choice"):  # --debug: the traceback of a user error
+        ot.cli(["--preset", "fast", "--debug"])
 
 
 def test_resume_refuses_bad_checkpoint_or_other_settings(ot, tmp_path, capsys):
     run = tmp_path / "run"
     assert tiny(ot, run, "--stop-after-rounds", "1") == 0
-    assert ot.main(["--resume", str(run), "--adv-rounds", "9", "--progress", "false"]) == 2
-    assert "--adv-rounds 9 (run used 4)" in capsys.readouterr().err
+    capsys.readouterr()
+    assert ot.cli(["--resume", str(run), "--adv-rounds", "9", "--progress", "false"]) == 2
+    one_error_line(capsys, "--adv-rounds 9 (the run used 4)")
+    assert ot.cli(["--resume", str(run), "--out", str(tmp_path / "elsewhere")]) == 2
+    one_error_line(capsys, "drop --out")
+    assert not (tmp_path / "elsewhere").exists()
     assert tiny(ot, run) == 2  # a fresh run never overwrites an existing one
-    assert "already holds a run" in capsys.readouterr().err
+    one_error_line(capsys, "already holds a run")
     ck = run / "checkpoint.pt"
     ck.write_bytes(b"not a checkpoint")
     before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
-    assert ot.main(["--resume", str(run), "--progress", "false"]) == 2
-    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert ot.cli(["--resume", str(run), "--progress", "false"]) == 2
+    one_error_line(capsys, "not a checkpoint written by seqgan-env")
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
-    assert ot.main(["--resume", str(tmp_path / "missing"), "--progress", "false"]) == 2
+    assert ot.cli(["--resume", str(tmp_path / "missing"), "--progress", "false"]) == 2
+    one_error_line(capsys, "no run there")
+    ck.unlink()  # as if the run had been killed before its first checkpoint
+    assert ot.cli(["--resume", str(run)]) == 2
+    one_error_line(capsys, "before its first checkpoint", "original command")
+
+
+def test_two_runs_cannot_share_an_out_directory(ot, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".lock").write_text(f"{os.getppid()} {__import__('socket').gethostname()}\n")  # a live process
+    assert tiny(ot, out) == 2
+    one_error_line(capsys, "in use by another run")
+    (out / ".lock").write_text(f"{2**22 + 12345} {__import__('socket').gethostname()}\n")  # a dead one: stale
+    assert tiny(ot, out, "--stop-after-rounds", "0") == 0
+    assert not (out / ".lock").exists()
+
+
+def test_divergence_stops_and_resume_lowers_the_learning_rate(ot, tmp_path, capsys):
+    run = tmp_path / "run"
+    with pytest.warns(UserWarning, match="far above the paper"):
+        code = tiny(ot, run, "--pg-lr", "1e30", "--checkpoint-every", "1")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "stopped:" in err and ("diverged" in err or "non-finite" in err) and f"--resume {run} --pg-lr" in err
+    from seqgan_env.agents import AdversarialTrainer
+
+    state = AdversarialTrainer.read_checkpoint(run)
+    assert state["phase"] == "adversarial"  # the last good checkpoint: before the first adversarial round
+    assert ot.cli(["--resume", str(run), "--pg-lr", "0.001", "--progress", "false"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["learning_rate_changes"][0]["pg_lr"] == {"from": 1e30, "to": 0.001}
+    assert summary["agent"]["config"]["lr"] == 0.001
+
+
+def test_oracle_file_errors(ot, tmp_path, capsys, monkeypatch):
+    from seqgan_env.oracle import ORACLE_KEYS
+
+    rng = np.random.default_rng(0)
+    v, e, h = 50, 32, 32
+    shapes = {"embeddings": (v, e), "Wo": (h, v), "bo": (v,)}
+    for g in ("i", "f", "og", "c"):
+        shapes.update({f"W{g}": (e, h), f"U{g}": (h, h), f"b{g}": (h,)})
+    params = {k: rng.standard_normal(shapes[k]).astype(np.float32) for k in ORACLE_KEYS}
+    params["Wi"][3, 4] = np.nan
+    bad = tmp_path / "nan_oracle.npz"
+    np.savez(bad, **params)
+    assert tiny(ot, tmp_path / "r1", "--oracle-params", str(bad)) == 2
+    one_error_line(capsys, "non-finite", "Wi")
+    junk = tmp_path / "junk.npz"
+    np.save(tmp_path / "junk.npy", np.array([object()], dtype=object))
+    junk.write_bytes((tmp_path / "junk.npy").read_bytes())
+    assert tiny(ot, tmp_path / "r2", "--oracle-params", str(junk)) == 2
+    assert "allow_pickle" not in one_error_line(capsys, "junk.npz")
+    monkeypatch.setenv("SEQGAN_ORACLE_PARAMS", str(tmp_path / "nowhere.npz"))
+    assert ot.cli(["--preset", "quick", "--out", str(tmp_path / "r3")]) == 2
+    one_error_line(capsys, "$SEQGAN_ORACLE_PARAMS", "nowhere.npz")
 
 
 def test_oracle_source_precedence(ot, oracle_path, monkeypatch):

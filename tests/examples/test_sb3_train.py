@@ -54,10 +54,18 @@ def test_tiny_run_writes_summary_metrics_and_setup(st, tmp_path, algo):
     assert setup.env.num_envs == 8 and setup.env.env_kwargs["reward_mode"] == "shaped"
 
 
-def test_contrib_algos_say_how_to_install(st, tmp_path, monkeypatch):
+def test_contrib_algos_say_how_to_install(st, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "sb3_contrib", None)  # makes `import sb3_contrib` raise ImportError
-    with pytest.raises(SystemExit, match=r"needs sb3-contrib.*seqgan-env\[contrib\]"):
-        st.main(["--algo", "maskable-ppo", "--preset", "tiny", "--out", str(tmp_path), "--timesteps", "128"])
+    assert st.cli(["--algo", "maskable-ppo", "--preset", "tiny", "--out", str(tmp_path), "--timesteps", "128"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs sb3-contrib" in err[0] and "seqgan-env[contrib]" in err[0]
+
+
+def test_tiny_preset_refuses_an_oracle_file(st, tmp_path, capsys):
+    """--preset tiny builds its own V=32 oracle: an --oracle-params that it would ignore is an error instead."""
+    assert st.cli(["--preset", "tiny", "--oracle-params", str(tmp_path / "x.npz"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot use --oracle-params" in err[0] and not (tmp_path / "o").exists()
 
 
 def test_custom_agent_example_runs(tmp_path, monkeypatch, capsys):

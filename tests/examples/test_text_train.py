@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 from seqgan_env.text import generate
 from seqgan_env.text.checkpoint import load_text_checkpoint
 
@@ -46,6 +44,58 @@ def test_music_task_tiny_writes_summary_checkpoints_and_decodes(tmp_path, capsys
     assert len(lines) == 2 and all(all(t.isdigit() and 1 <= int(t) <= 88 for t in line.split()) for line in lines)
 
 
-def test_missing_task_source_is_a_clear_exit(tmp_path):
-    with pytest.raises(SystemExit, match="npm pack chinese-poetry"):
-        _example().main(["--corpus", "poems", "--preset", "tiny", "--out", str(tmp_path)])
+def test_missing_task_source_is_one_error_line(tmp_path, capsys):
+    assert _example().cli(["--corpus", "poems", "--preset", "tiny", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "npm pack chinese-poetry" in err[0]
+
+
+def _lines_file(path: Path, n: int = 120) -> Path:
+    import random
+
+    rng = random.Random(0)
+    words = "the a cat dog sat ran on under mat rug big small red".split()
+    path.write_text("\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 7))) for _ in range(n)) + "\n")
+    return path
+
+
+def test_resume_of_a_text_run_is_exact(tmp_path, capsys):
+    tt = _example()
+    corpus = _lines_file(tmp_path / "lines.txt")
+    base = ["--corpus", str(corpus), "--preset", "tiny", "--seed", "3"]
+    full = tt.main([*base, "--out", str(tmp_path / "full")])
+    assert tt.main([*base, "--out", str(tmp_path / "part"), "--stop-after-rounds", "1"]) is None
+    assert not (tmp_path / "part" / "summary.json").exists() and (tmp_path / "part" / "mle.pt").is_file()
+    resumed = tt.main(["--resume", str(tmp_path / "part")])
+    for stage in ("mle", "seqgan"):
+        assert resumed[stage] == full[stage], stage  # every score and sample equals the uninterrupted run's
+    assert load_text_checkpoint(tmp_path / "part" / "seqgan.pt").meta["stage"] == "seqgan"
+    capsys.readouterr()
+    assert tt.cli(["--resume", str(tmp_path / "part"), "--seed", "4"]) == 2
+    assert "--seed 4 (the run used 3)" in capsys.readouterr().err
+
+
+def test_bad_inputs_are_one_line(tmp_path, capsys):
+    tt = _example()
+    cases = {
+        "empty": (tmp_path / "empty.txt", b"\n  \n", "no non-blank lines"),
+        "latin1": (tmp_path / "latin1.txt", "caf\xe9 au lait\n".encode("latin-1") * 5, "not UTF-8 text"),
+    }
+    for name, (path, data, needle) in cases.items():
+        path.write_bytes(data)
+        assert tt.cli(["--corpus", str(path), "--preset", "tiny", "--out", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0] and path.name in err[0], (name, err)
+
+
+def test_generate_refuses_damaged_and_foreign_checkpoints(tmp_path, capsys):
+    truncated = tmp_path / "seqgan.pt"
+    truncated.write_bytes(b"SEQGANCK\x01" + b"\x00" * 10)
+    assert generate.main(["--checkpoint", str(truncated)]) == 2
+    assert "truncated" in capsys.readouterr().err
+    from seqgan_env.files import save_checked
+
+    save_checked(tmp_path / "checkpoint.pt", {"fingerprint": "{}", "phase": "done", "version": 2})
+    assert generate.main(["--checkpoint", str(tmp_path / "checkpoint.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "training checkpoint" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -54,5 +54,5 @@ def test_generate_cli(tmp_path, capsys):
     out = tmp_path / "s.txt"
     assert generate.main(["--checkpoint", str(tmp_path / "g.pt"), "--num", "3", "--seed", "0", "--out", str(out)]) == 0
     assert out.read_text().splitlines() == sample_text(g, corpus.vocab, 3, seed=0)
-    with pytest.raises(SystemExit):
-        generate.main(["--checkpoint", str(tmp_path / "missing.pt")])
+    assert generate.main(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert capsys.readouterr().err.startswith("error: no checkpoint at")
