@@ -9,13 +9,16 @@
 
 from __future__ import annotations
 
+from .checkpoint import CheckpointError
 from .protocol import GeneratorAgent
 from .reinforce import ReinforceAgent, ReinforceConfig
-from .trainer import AdversarialTrainer, CheckpointError, ScheduleConfig, TrainingStopped
+from .schedule import ScheduleConfig
+from .trainer import AdversarialTrainer, DivergenceError, TrainingStopped
 
 __all__ = [
     "AdversarialTrainer",
     "CheckpointError",
+    "DivergenceError",
     "GeneratorAgent",
     "ReinforceAgent",
     "ReinforceConfig",

@@ -28,7 +28,8 @@ from torch import Tensor
 
 from seqgan_env.config import warn_if_large_lr
 from seqgan_env.discriminator import Discriminator
-from seqgan_env.generator import Generator, check_tokens, row_seeds_for
+from seqgan_env.generator import Generator, check_tokens, row_seeds_for, token_log_probs
+from seqgan_env.parallel import Parallel
 from seqgan_env.rewards import RolloutReward
 from seqgan_env.training import NonFiniteLossError, make_generator_optimizer
 
@@ -104,6 +105,13 @@ class ReinforceAgent:
         self.config = config = config or ReinforceConfig()
         self.optimizer = make_generator_optimizer(generator, config.lr)
         self.steps = 0
+        self.model: torch.nn.Module = generator  # what the loss goes through (the trainer's DDP wrapper)
+        self.parallel = Parallel()
+
+    def bind(self, model: torch.nn.Module, parallel: Parallel) -> None:
+        """Compute losses through ``model`` (the trainer's wrapper of ``generator``: DDP under ``torchrun``) and
+        split each batch over ``parallel``'s ranks (each rank samples and scores its block of the B rows)."""
+        self.model, self.parallel = model, parallel
 
     # ------------------------------------------------------------------ protocol
     def make_reward_fn(self, discriminator: Discriminator) -> RolloutReward:
@@ -121,13 +129,15 @@ class ReinforceAgent:
 
     @torch.no_grad()
     def sample_scored(self, reward_fn: RolloutReward, rng: torch.Generator) -> tuple[Tensor, Tensor]:
-        """Draw one seed per sequence from ``rng``, sample B sequences from G with them and score Q_t by rollouts
-        keyed by the same seeds (prefix length and rollout index keep the streams apart). Returns
-        ``tokens`` (B, T) long and ``q`` (B, T) float. Row b depends only on its seed."""
+        """Draw one seed per sequence of the global batch from ``rng``, then sample this rank's block of sequences
+        from G with its seeds and score their Q_t by rollouts keyed by the same seeds (prefix length and rollout
+        index keep the streams apart). Returns ``tokens`` (b, T) long and ``q`` (b, T) float for the block (the
+        whole batch, b = B, in one process). Row b depends only on its seed, whatever the number of ranks."""
         g = self.generator
         seeds = row_seeds_for(self.config.batch_size, generator=rng, device=g.device)
-        tokens = g.sample(self.config.batch_size, row_seeds=seeds)  # (B, T)
-        return tokens, reward_fn.q_values(tokens, row_seeds=seeds)  # (B, T)
+        lo, hi = self.parallel.shard(self.config.batch_size)
+        tokens = g.sample(hi - lo, row_seeds=seeds[lo:hi])  # (b, T)
+        return tokens, reward_fn.q_values(tokens, row_seeds=seeds[lo:hi])  # (b, T)
 
     def generator_step(self, reward_fn: RolloutReward, rng: torch.Generator) -> dict[str, float]:
         """Sample B sequences from G (seeds from ``rng``), score Q_t by rollouts, take one policy-gradient step.
@@ -136,7 +146,7 @@ class ReinforceAgent:
         is moved towards G.
         """
         tokens, q = self.sample_scored(reward_fn, rng)
-        metrics = self.update(tokens, q)
+        metrics = self.update(tokens, q, global_batch=self.config.batch_size)
         reward_fn.update_rollout_policy()
         return metrics
 
@@ -171,35 +181,55 @@ class ReinforceAgent:
         return tokens, rewards
 
     # ------------------------------------------------------------------ the gradient step
-    def loss(self, tokens: Tensor, rewards: Tensor) -> Tensor:
-        """The policy-gradient loss. ``tokens`` (B, T) long, ``rewards`` (B, T) float (Q_t) -> scalar with grad."""
+    def loss(self, tokens: Tensor, rewards: Tensor, *, global_batch: int | None = None) -> Tensor:
+        """The policy-gradient loss of this rank's rows, through ``self.model``'s forward. ``tokens`` (b, T) long,
+        ``rewards`` (b, T) float (Q_t) -> scalar with grad.
+
+        With one process it is the paper's loss of the batch. Over ranks (``global_batch`` = B, the rows of every
+        rank together) it is scaled so that DDP's gradient average is the gradient of the whole batch's loss; the
+        ``"mean"`` baseline subtracts the per-position mean of Q over all B rows.
+        """
         check_tokens(tokens, self.generator.vocab_size, self.generator.seq_len)
         if rewards.shape != tokens.shape:
             raise ValueError(
                 f"rewards has shape {tuple(rewards.shape)} but tokens {tuple(tokens.shape)}; pass one Q_t per token."
             )
+        p = self.parallel
+        b_total = tokens.shape[0] if global_batch is None else int(global_batch)
         rewards = rewards.to(device=self.generator.device, dtype=torch.float32).detach()
         if self.config.baseline == "mean":
-            rewards = rewards - rewards.mean(dim=0, keepdim=True)
-        logp = self.generator.log_probs(tokens.to(self.generator.device))  # (B, T)
+            rewards = rewards - p.all_reduce_sum(rewards.sum(dim=0, keepdim=True)) / b_total
+        empty = tokens.shape[0] == 0
+        x = tokens.to(self.generator.device)
+        if empty:  # a rank without rows still takes part in DDP's all-reduce, with weight 0
+            x = torch.zeros(1, tokens.shape[1], dtype=torch.long, device=self.generator.device)
+            rewards = torch.zeros(1, tokens.shape[1], device=self.generator.device)
+        logp = token_log_probs(self.model(x), x)  # (b, T), through the wrapper
         loss = -(logp * rewards).sum()
         if self.config.loss_reduction == "mean":
-            loss = loss / tokens.numel()
-        return loss
+            loss = loss / (b_total * tokens.shape[1])
+        return loss * p.world_size
 
-    def update(self, tokens: Tensor, rewards: Tensor) -> dict[str, float]:
-        """One Adam step on :meth:`loss` for an already-scored batch.
+    def update(self, tokens: Tensor, rewards: Tensor, *, global_batch: int | None = None) -> dict[str, float]:
+        """One Adam step on :meth:`loss` for an already-scored batch (this rank's block of ``global_batch`` rows).
 
         This is the entry point for experience collected elsewhere, e.g. from ``SeqGANVectorEnv`` in reward mode
         "mc": stack the B episodes' actions into ``tokens`` (B, T) and their per-step rewards into ``rewards``
         (B, T). Returns ``g_loss``, ``g_reward`` (mean Q), ``g_reward_final`` (mean Q_T = D(Y)) and
-        ``g_grad_norm`` (before clipping).
+        ``g_grad_norm`` (before clipping), all over the whole batch.
         """
         self.generator.train()
-        loss = self.loss(tokens, rewards)
-        if not torch.isfinite(loss):
+        p = self.parallel
+        loss = self.loss(tokens, rewards, global_batch=global_batch)
+        r = rewards.detach().double()
+        sums = [float(loss.detach()) / p.world_size, float(r.sum()), float(r[:, -1].sum()) if r.numel() else 0.0,
+                float(r.shape[0])]
+        if p.enabled:
+            sums = p.sum_floats(*sums)
+        global_loss, q_sum, q_final_sum, rows = sums
+        if not math.isfinite(global_loss):  # every rank sees the same value: they stop together
             raise NonFiniteLossError(
-                f"policy-gradient loss is {float(loss.detach())} at generator step {self.steps}; stopping. "
+                f"policy-gradient loss is {global_loss} at generator step {self.steps}; stopping. "
                 "Lower the learning rate or check the rewards."
             )
         self.optimizer.zero_grad(set_to_none=True)
@@ -210,11 +240,11 @@ class ReinforceAgent:
             raise NonFiniteLossError(f"policy-gradient gradient norm is {float(grad_norm)}; stopping.")
         self.optimizer.step()
         self.steps += 1
-        r = rewards.detach().float()
+        t_len = tokens.shape[1]
         return {
-            "g_loss": float(loss.detach()),
-            "g_reward": float(r.mean()),
-            "g_reward_final": float(r[:, -1].mean()),
+            "g_loss": global_loss,
+            "g_reward": q_sum / max(rows * t_len, 1.0),
+            "g_reward_final": q_final_sum / max(rows, 1.0),
             "g_grad_norm": float(grad_norm),
         }
 

@@ -1,23 +1,16 @@
 """The adversarial trainer: MLE pretraining, D pretraining, alternating G/D rounds, an MLE-only baseline.
 
-The schedule (:class:`ScheduleConfig`, paper defaults) runs four phases in order; each is a list of *units*:
-
-====================  =========================================================================================
-phase                 unit
-====================  =========================================================================================
-``"mle"``             one MLE epoch over the training set (paper: 120)
-``"d_pretrain"``      one D pretraining round: fresh negatives, then ``d_pretrain_epochs`` epochs (paper: 50 x 3)
-``"adversarial"``     one round: ``g_steps`` agent steps, then ``d_steps`` x ``discriminator_step()`` of
-                      ``d_epochs`` epochs each (paper: 200 rounds of 1 G step and 5 x 3 D epochs)
-``"mle_baseline"``    one MLE epoch of a copy of G taken at the end of MLE pretraining (the paper's MLE row)
-====================  =========================================================================================
+The schedule and its phases are in :mod:`seqgan_env.agents.schedule`, the metric rows and plots in
+:mod:`~seqgan_env.agents.runlog`, checkpoint files in :mod:`~seqgan_env.agents.checkpoint`, the evaluation
+functions in :mod:`seqgan_env.evaluation`. This module is the loop (:meth:`AdversarialTrainer.run`, then one
+method per kind of unit) and the trainer's state.
 
 **Evaluation** (after unit i of the "mle", "adversarial" and "mle_baseline" phases when ``i % eval_every == 0``
-or i is the last unit, as the reference code): NLL-oracle of ``eval_samples`` sequences drawn from a fixed random
-stream (the same stream every time, so MLE and SeqGAN are compared on common random numbers), NLL-test on the
-held-out set, and, once D exists, ``d_loss``/``d_acc`` of D on ``d_eval_samples`` of those samples against as
-many held-out real ones, and ``g_reward`` = mean D(Y) of those samples. The x axis (``epoch``) counts MLE epochs
-and then one per adversarial round / baseline epoch, as the paper's learning-curve figure.
+or i is the last unit, as the reference code): NLL-oracle of ``eval_samples`` sequences from the fixed stream
+``"eval"`` (the same samples' random numbers every time, so MLE and SeqGAN are compared on common random numbers),
+NLL-test on the held-out set, and, once D exists, ``d_loss``/``d_acc`` of D on ``d_eval_samples`` of those samples
+against as many held-out real ones, and ``g_reward`` = mean D(Y) of those samples. The x axis (``epoch``) counts
+MLE epochs and then one per adversarial round / baseline epoch, as the paper's learning-curve figure.
 
 **Same budget for the MLE-only baseline.** The baseline continues MLE from the pretrained generator for
 ``baseline_epochs`` epochs (default: ``adv_rounds``), i.e. one MLE epoch per adversarial round: the same number
@@ -25,46 +18,57 @@ of x-axis epochs as the paper's figure. This is the generous choice for MLE: it 
 generator updates per round (157 at the paper's sizes) where SeqGAN gets ``g_steps`` (1). The summary records
 both update counts and both wall times.
 
-**Checkpoints and resume.** ``out_dir/checkpoint.pt`` is written (to a temporary file, then ``os.replace``; the
-temporary file is removed if the write fails) with a sha256 of its payload (:mod:`seqgan_env.files`), after every
-``checkpoint_every`` units of any phase, at every phase change and when ``run`` stops early. The weights are
-checked first: a non-finite or diverged weight is never saved. It
-holds the agent, D and its optimizer, the MLE optimizer, the baseline copy, the rollout policy's delayed copy,
-every random state the trainer uses (its own ``torch.Generator`` streams and torch's global CPU/CUDA state, which
-D's dropout draws from; the trainer uses no Python ``random`` or NumPy randomness), the metric rows and the
-elapsed time. :meth:`AdversarialTrainer.load_checkpoint` validates the file (readable, version, same
-configuration fingerprint) before changing anything, so a resumed run repeats an uninterrupted one with the
-same seed exactly (same thread count and device assumed) and a bad file leaves everything untouched.
+**Randomness** comes from named streams (:mod:`seqgan_env.streams`) keyed by the unit: MLE epoch e shuffles
+with ``("mle", e)``, D retraining u (counted over the whole run) samples its negatives with ``("negatives", u)``
+and shuffles and drops out with ``("d_train", u)``, generator step g of round i draws its row seeds from
+``("agent", i, g)``. Nothing is threaded from one unit to the next, which is what makes resumed runs and runs on
+several ranks repeat the plain one.
 
-**Non-finite losses, scores or weights** (a NaN loss, a discriminator scoring NaN, a generator whose weights went
-NaN) raise :class:`TrainingStopped` (a :class:`~seqgan_env.training.NonFiniteLossError`); no checkpoint is written
-after the failure, so the last good one survives.
+**Ranks** (``parallel=``, :class:`~seqgan_env.parallel.Parallel`): under ``torchrun`` every global batch is split
+into per-rank blocks of rows (MLE, D, the PG batch, the negatives, the evaluation samples), gradients are averaged
+by the trainer's DDP wrappers of G and D (``trainer.g_model``, ``trainer.d_model``; the agent gets ``g_model``
+through ``agent.bind``), and only rank 0 writes files. The result equals the single-process one up to the order of
+floating-point sums.
+
+**Checkpoints and resume.** ``out_dir/checkpoint.pt`` is written (a temporary file, fsynced, then
+``os.replace``; removed if the write fails) with a sha256 of its payload (:mod:`seqgan_env.files`), after every
+``checkpoint_every`` units of any phase, at every phase change and when ``run`` stops early. The weights are
+checked first: a non-finite or diverged weight is never saved. It holds the agent, D and its optimizer, the MLE
+optimizer, the baseline copy, the rollout policy's delayed copy, the unit counters the streams are keyed by,
+torch's global RNG states (for custom agents that use them), the metric rows, the learning-rate changes and the
+elapsed time. :meth:`AdversarialTrainer.load_checkpoint` validates the file (complete, checksum, version, same
+configuration fingerprint) before changing anything, so a resumed run repeats an uninterrupted one with the same
+seed exactly (same thread count and device assumed) and a bad file leaves everything untouched.
+
+**Non-finite losses, scores or weights**, and weights that diverge past ``max_weight``, raise
+:class:`TrainingStopped` (a :class:`~seqgan_env.training.NonFiniteLossError`); no checkpoint is written after the
+failure, so the last good one survives.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import dataclasses
 import hashlib
 import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from seqgan_env import evaluation, streams
 from seqgan_env.config import MLEConfig
 from seqgan_env.data import OracleData
 from seqgan_env.discriminator import Discriminator
-from seqgan_env.files import CorruptFileError, atomic_write, load_checked, save_checked, write_json
+from seqgan_env.files import save_checked, write_json
 from seqgan_env.generator import Generator
 from seqgan_env.kernels import NonFiniteError
-from seqgan_env.metrics import nll_test, sequence_nll
+from seqgan_env.parallel import Parallel
 from seqgan_env.rewards import RolloutReward
 from seqgan_env.training import (
     DiscriminatorStats,
@@ -75,31 +79,26 @@ from seqgan_env.training import (
     train_discriminator,
 )
 
+from .checkpoint import CHECKPOINT_NAME, CHECKPOINT_VERSION, CheckpointError, differences, read_checkpoint, without_lr
 from .protocol import GeneratorAgent
+from .runlog import METRIC_COLUMNS, RunLog, plot_learning_curve
+from .schedule import PHASES, ScheduleConfig
 
 __all__ = [
     "ScheduleConfig",
     "AdversarialTrainer",
     "CheckpointError",
+    "DivergenceError",
     "TrainingStopped",
     "METRIC_COLUMNS",
     "PHASES",
+    "MAX_WEIGHT",
     "plot_learning_curve",
 ]
 
-CHECKPOINT_VERSION = 2
 #: The divergence guard: training stops when a weight of G or D exceeds this in absolute value. Adam moves a weight
 #: by about lr per step, so the paper's schedule (lr 0.01 x ~20k G steps, 1e-4 x ~1M D steps) stays far below it.
 MAX_WEIGHT = 1e4
-CHECKPOINT_NAME = "checkpoint.pt"
-PHASES: tuple[str, ...] = ("mle", "d_pretrain", "adversarial", "mle_baseline", "done")
-METRIC_COLUMNS: tuple[str, ...] = (
-    "phase", "step", "epoch", "nll_oracle", "nll_test", "d_loss", "d_acc", "g_reward", "seconds",
-)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, unreadable, from another version or from an incompatible configuration."""
 
 
 class DivergenceError(NonFiniteLossError):
@@ -115,82 +114,6 @@ class TrainingStopped(NonFiniteLossError):
         self.checkpoint = checkpoint
 
 
-@dataclass(frozen=True)
-class ScheduleConfig:
-    """The adversarial schedule (defaults: the paper / reference code).
-
-    Attributes:
-        mle_epochs: MLE pretraining epochs (120).
-        d_pretrain_rounds: D pretraining rounds, each with fresh negatives (50).
-        d_pretrain_epochs: epochs per D pretraining round (3).
-        adv_rounds: adversarial rounds (200).
-        g_steps: agent generator steps per round (1).
-        d_steps: discriminator retrainings per round, each with fresh negatives (5).
-        d_epochs: epochs per discriminator retraining (3).
-        eval_every: evaluate after unit i when i % eval_every == 0 and after the last unit (5).
-        num_negatives: generated negatives per D training call; None means the training-set size (paper). D sees
-            as many positives: the whole training set when num_negatives >= its size, else a fresh random subset.
-        batch_size: D batch size (64). (G's MLE batch is ``MLEConfig.batch_size``, the PG batch the agent's.)
-        eval_samples: generated sequences scored for NLL-oracle (9,984 = 156 x 64, reference code).
-        d_eval_samples: generated and held-out real sequences for the d_loss/d_acc/g_reward columns.
-        checkpoint_every: write a checkpoint every this many units of any phase (and at phase changes).
-        baseline_epochs: MLE-only baseline epochs; None means ``adv_rounds`` (the same x-axis budget); 0 skips it.
-    """
-
-    mle_epochs: int = 120
-    d_pretrain_rounds: int = 50
-    d_pretrain_epochs: int = 3
-    adv_rounds: int = 200
-    g_steps: int = 1
-    d_steps: int = 5
-    d_epochs: int = 3
-    eval_every: int = 5
-    num_negatives: int | None = None
-    batch_size: int = 64
-    eval_samples: int = 9_984
-    d_eval_samples: int = 1_024
-    checkpoint_every: int = 5
-    baseline_epochs: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("mle_epochs", "d_pretrain_rounds", "d_pretrain_epochs", "adv_rounds", "g_steps", "d_steps",
-                     "d_epochs"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 0.")
-        for name in ("eval_every", "batch_size", "eval_samples", "d_eval_samples", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
-        if self.num_negatives is not None and self.num_negatives < 1:
-            raise ValueError(f"num_negatives={self.num_negatives} must be >= 1 (or None: the training-set size).")
-        if self.baseline_epochs is not None and self.baseline_epochs < 0:
-            raise ValueError(f"baseline_epochs={self.baseline_epochs} must be >= 0 (or None: adv_rounds).")
-
-    @property
-    def resolved_baseline_epochs(self) -> int:
-        return self.adv_rounds if self.baseline_epochs is None else self.baseline_epochs
-
-
-def _without_lr(config: Any) -> Any:
-    """A config dict without its ``lr`` (learning rates may change on resume; see ``set_learning_rates``)."""
-    return {k: v for k, v in config.items() if k != "lr"} if isinstance(config, dict) else config
-
-
-def _differences(a: Any, b: Any, where: str = "") -> list[tuple[str, Any, Any]]:
-    """The leaves where two JSON-like values differ, as (dotted path, value in a, value in b)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out: list[tuple[str, Any, Any]] = []
-        for k in sorted(set(a) | set(b), key=str):
-            out += _differences(a.get(k), b.get(k), f"{where}.{k}" if where else str(k))
-        return out
-    return [] if a == b else [(where or "<root>", a, b)]
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
-    return str(value)
-
-
 class AdversarialTrainer:
     """Runs the SeqGAN schedule for any :class:`GeneratorAgent`.
 
@@ -201,13 +124,15 @@ class AdversarialTrainer:
         data: real training and held-out sequences (:func:`seqgan_env.data.make_oracle_data`).
         schedule: the schedule (paper defaults).
         mle: MLE options for pretraining and the baseline (paper defaults).
-        seed: seeds every random stream the trainer owns and, at the start of a fresh run, torch's global RNG.
+        seed: the root of every named random stream the trainer draws from and, at the start of a fresh run,
+            torch's global RNG.
         out_dir: where ``metrics.csv``, ``summary.json``, ``checkpoint.pt`` and ``tb/`` go; None writes nothing.
         progress: show tqdm progress bars.
         tensorboard: write TensorBoard scalars to ``out_dir/tb``.
         extra_config: JSON-able settings of the caller (e.g. the example's arguments) stored in the checkpoint
             and the summary, and compared on resume.
         max_weight: the divergence guard (:data:`MAX_WEIGHT`): stop when any weight of G or D exceeds it.
+        parallel: the data-parallel context (default: one process; ``Parallel.from_env()`` under ``torchrun``).
     """
 
     def __init__(
@@ -225,12 +150,15 @@ class AdversarialTrainer:
         tensorboard: bool = True,
         extra_config: dict[str, Any] | None = None,
         max_weight: float = MAX_WEIGHT,
+        parallel: Parallel | None = None,
     ) -> None:
         if not isinstance(agent, GeneratorAgent):
             raise TypeError(
                 f"{type(agent).__name__} does not implement GeneratorAgent (generator, make_reward_fn, "
                 "generator_step, state_dict, load_state_dict)."
             )
+        if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight > 0):
+            raise ValueError(f"max_weight={max_weight!r} must be a finite number > 0.")
         self.agent = agent
         self.generator = agent.generator
         self.discriminator = discriminator
@@ -240,54 +168,55 @@ class AdversarialTrainer:
         self.mle = mle or MLEConfig(epochs=schedule.mle_epochs)
         self.seed = int(seed)
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.progress = progress
-        self.tensorboard = tensorboard
+        self.parallel = parallel or Parallel()
+        self.progress = progress and self.parallel.is_main
         self.extra_config = dict(extra_config or {})
-        if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight > 0):
-            raise ValueError(f"max_weight={max_weight!r} must be a finite number > 0.")
         self.max_weight = float(max_weight)
-        self.lr_changes: list[dict[str, Any]] = []
-        dev = self.generator.device
-        self.device = dev
-        # every random stream the trainer owns (CPU ones shuffle, device ones sample)
-        self.rngs: dict[str, torch.Generator] = {
-            "mle_shuffle": torch.Generator().manual_seed(self.seed * 7919 + 1),
-            "d_shuffle": torch.Generator().manual_seed(self.seed * 7919 + 2),
-            "d_sample": torch.Generator(device=dev).manual_seed(self.seed * 7919 + 3),
-            "agent": torch.Generator(device=dev).manual_seed(self.seed * 7919 + 4),
-            "baseline_shuffle": torch.Generator().manual_seed(self.seed * 7919 + 5),
-        }
+        self.device = self.generator.device
+        # the one wrapper per trained module: every training loss goes through it (DDP under torchrun)
+        self.g_model = self.parallel.wrap(self.generator)
+        self.d_model = self.parallel.wrap(discriminator)
+        bind = getattr(agent, "bind", None)
+        if bind is not None:
+            bind(self.g_model, self.parallel)
+        elif self.parallel.enabled:
+            raise ValueError(f"{type(agent).__name__} has no bind(model, parallel), so it cannot train on "
+                             f"{self.parallel.world_size} ranks; run it in one process.")
         self.mle_optimizer = make_generator_optimizer(self.generator, self.mle.lr)
         self.d_optimizer = make_discriminator_optimizer(discriminator)
+        self.log = RunLog(self.out_dir, tensorboard=tensorboard, writes=self.parallel.is_main)
         self.reward_fn: RolloutReward | None = None
         self.baseline_generator: Generator | None = None
+        self.baseline_model: torch.nn.Module | None = None
         self.baseline_optimizer: torch.optim.Optimizer | None = None
         self._baseline_snapshot: dict[str, Any] | None = None
         self.phase = "mle"
         self.index = 0  # units done in the current phase
+        self.d_updates = 0  # discriminator retrainings so far (their streams are keyed by it)
         self.started = False
-        self.rows: list[dict[str, Any]] = []
         self.elapsed: dict[str, float] = {p: 0.0 for p in PHASES[:-1]}
         self.cpu: dict[str, float] = {p: 0.0 for p in PHASES[:-1]}  # process CPU seconds (contention-free cost)
         self.last_d_stats: DiscriminatorStats | None = None
         self.last_g_metrics: dict[str, float] = {}
-        self._writer: Any = None
+        self.lr_changes: list[dict[str, Any]] = []
         self._unit_t0: float | None = None
 
     # ------------------------------------------------------------------ bookkeeping
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The metric rows so far (the lines of ``metrics.csv``)."""
+        return self.log.rows
+
+    @rows.setter
+    def rows(self, value: list[dict[str, Any]]) -> None:
+        self.log.rows = value
+
     @property
     def checkpoint_path(self) -> Path | None:
         return self.out_dir / CHECKPOINT_NAME if self.out_dir is not None else None
 
     def phase_length(self, phase: str) -> int:
-        s = self.schedule
-        return {
-            "mle": s.mle_epochs,
-            "d_pretrain": s.d_pretrain_rounds,
-            "adversarial": s.adv_rounds,
-            "mle_baseline": s.resolved_baseline_epochs,
-            "done": 0,
-        }[phase]
+        return self.schedule.phase_length(phase)
 
     def fingerprint(self) -> str:
         """A JSON string of everything a checkpoint must agree on to be resumed by this trainer."""
@@ -301,11 +230,11 @@ class AdversarialTrainer:
                 oracle_sum.update(v.detach().cpu().float().numpy().tobytes())
         fp = {  # learning rates are left out: a resumed run may lower them (set_learning_rates records it)
             "schedule": asdict(self.schedule),
-            "mle": _without_lr(asdict(self.mle)),
+            "mle": without_lr(asdict(self.mle)),
             "agent_type": type(self.agent).__name__,
-            "agent_config": _without_lr(agent_state.get("config")),
+            "agent_config": without_lr(agent_state.get("config")),
             "generator": asdict(self.generator.config),
-            "discriminator": _without_lr(asdict(self.discriminator.config)),
+            "discriminator": without_lr(asdict(self.discriminator.config)),
             "seed": self.seed,
             "data_sha256": data_sum.hexdigest(),
             "oracle_sha256": oracle_sum.hexdigest(),
@@ -322,91 +251,49 @@ class AdversarialTrainer:
     def _total_seconds(self) -> float:
         return sum(self.elapsed.values())
 
-    # ------------------------------------------------------------------ logging
-    def _tb(self) -> Any:
-        if self._writer is None and self.tensorboard and self.out_dir is not None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._writer = SummaryWriter(str(self.out_dir / "tb"))
-        return self._writer
-
-    def _scalars(self, prefix: str, values: dict[str, float], step: int) -> None:
-        w = self._tb()
-        if w is None:
-            return
-        for k, v in values.items():
-            if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
-                w.add_scalar(f"{prefix}/{k}", v, step)
-
     def _add_row(self, row: dict[str, Any]) -> None:
-        full = {c: row.get(c, math.nan) for c in METRIC_COLUMNS}
         running = time.perf_counter() - self._unit_t0 if self._unit_t0 is not None else 0.0
-        full["seconds"] = round(self._total_seconds() + running, 3)
-        self.rows.append(full)
-        self._write_csv()
-        curve = {"mle": "mle", "mle_baseline": "mle", "adversarial": "seqgan"}.get(full["phase"])
-        if curve is not None:
-            self._scalars(f"nll_oracle_{curve}", {"nll_oracle": full["nll_oracle"]}, int(full["epoch"]))
-            self._scalars(f"nll_test_{curve}", {"nll_test": full["nll_test"]}, int(full["epoch"]))
-        self._scalars(full["phase"], {k: full[k] for k in ("d_loss", "d_acc", "g_reward")}, int(full["step"]))
-
-    def _write_csv(self) -> None:
-        if self.out_dir is None:
-            return
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-
-        def write(fh: Any) -> None:
-            w = csv.writer(fh)
-            w.writerow(METRIC_COLUMNS)
-            for r in self.rows:
-                w.writerow([_fmt(r[c]) for c in METRIC_COLUMNS])
-
-        atomic_write(self.out_dir / "metrics.csv", write, mode="w")
+        self.log.add(row, self._total_seconds() + running)
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
     def evaluate(self, model: Generator | None = None, *, with_discriminator: bool = True) -> dict[str, float]:
-        """NLL-oracle, NLL-test and (optionally) D's loss/accuracy and mean score on fresh samples of ``model``.
+        """NLL-oracle, NLL-test and (optionally) D's loss/accuracy and mean score on samples of ``model``.
 
-        Samples come from a fixed stream (seeded from the trainer's seed), so the call is a pure function of the
-        models and does not move any training random state.
+        The samples are rows of the fixed stream ``"eval"`` of the trainer's seed (:mod:`seqgan_env.evaluation`),
+        so the call is a pure function of the models, and split over ranks.
         """
         model = model or self.generator
-        s = self.schedule
-        rng = torch.Generator(device=model.device).manual_seed(self.seed * 7919 + 99)
-        samples = model.sample_batches(s.eval_samples, 1024, generator=rng)
+        s, p = self.schedule, self.parallel
         out = {
-            "nll_oracle": sequence_nll(self.oracle, samples.to(self.oracle.device), batch_size=1024),
-            "nll_test": nll_test(model, self.data.test, batch_size=1024),
+            "nll_oracle": evaluation.nll_oracle(model, self.oracle, num_samples=s.eval_samples, seed=self.seed,
+                                                parallel=p),
+            "nll_test": evaluation.nll_test(model, self.data.test, parallel=p),
             "d_loss": math.nan,
             "d_acc": math.nan,
             "g_reward": math.nan,
         }
         if with_discriminator:
-            k = min(s.d_eval_samples, samples.shape[0], self.data.test.shape[0])
-            d = self.discriminator
-            was = d.training
-            d.eval()
-            try:
-                tokens = torch.cat([samples[:k], self.data.test[:k]]).to(d.device)
-                labels = torch.cat([torch.zeros(k, dtype=torch.long), torch.ones(k, dtype=torch.long)]).to(d.device)
-                logits = d(tokens)
-                out["d_loss"] = float(torch.nn.functional.cross_entropy(logits, labels))
-                out["d_acc"] = float((logits.argmax(-1) == labels).float().mean())
-                out["g_reward"] = float(torch.softmax(logits[:k], -1)[:, 1].mean())
-            finally:
-                d.train(was)
+            k = min(s.d_eval_samples, s.eval_samples, self.data.test.shape[0])
+            lo, hi = p.shard(k)
+            fake = evaluation.sample_rows(model, range(lo, hi), seed=self.seed)
+            ev = evaluation.discriminator_eval(self.discriminator, fake, self.data.test[lo:hi], parallel=p,
+                                               num_fake=k, num_real=k)
+            out.update({key: ev[key] for key in ("d_loss", "d_acc", "g_reward")})
         return out
 
     # ------------------------------------------------------------------ discriminator
-    def _negatives_and_positives(self) -> tuple[Tensor, Tensor]:
+    def _negatives_and_positives(self, update: int) -> tuple[Tensor, Tensor]:
+        """D retraining ``update``'s fresh negatives (sampled per rank, gathered) and as many positives."""
         train = self.data.train
         n = self.schedule.num_negatives or train.shape[0]
-        fake = self.generator.sample_batches(n, 1024, generator=self.rngs["d_sample"])
+        lo, hi = self.parallel.shard(n)
+        seeds = streams.row_seeds(self.seed, "negatives", update, rows=range(lo, hi), device=self.device)
+        fake = self.parallel.all_gather_rows(self.generator.sample_batches(hi - lo, 1024, row_seeds=seeds))
         if n >= train.shape[0]:
             real = train
         else:
-            real = train[torch.randperm(train.shape[0], generator=self.rngs["d_shuffle"])[:n].to(train.device)]
+            real = train[streams.permutation(self.seed, "real_subset", update, n=train.shape[0])[:n].to(train.device)]
         return real, fake
 
     def discriminator_step(self, epochs: int | None = None) -> DiscriminatorStats:
@@ -415,12 +302,14 @@ class AdversarialTrainer:
         ``epochs`` defaults to ``schedule.d_epochs``. Public so that agents with their own training loop (the SB3
         wrapper's callback) can retrain D between policy updates. Returns the mean training loss and accuracy.
         """
-        real, fake = self._negatives_and_positives()
+        u = self.d_updates
+        real, fake = self._negatives_and_positives(u)
         stats = train_discriminator(
             self.discriminator, self.d_optimizer, real, fake,
-            epochs=self.schedule.d_epochs if epochs is None else epochs,
-            batch_size=self.schedule.batch_size, rng=self.rngs["d_shuffle"],
+            epochs=self.schedule.d_epochs if epochs is None else epochs, batch_size=self.schedule.batch_size,
+            key=streams.key(self.seed, "d_train", u), model=self.d_model, parallel=self.parallel,
         )
+        self.d_updates += 1
         self.last_d_stats = stats
         return stats
 
@@ -435,42 +324,50 @@ class AdversarialTrainer:
         return i % self.schedule.eval_every == 0 or i == n - 1
 
     def _unit(self) -> None:
-        phase, i, n = self.phase, self.index, self.phase_length(self.phase)
-        if phase == "mle":
-            loss = mle_epoch(self.generator, self.mle_optimizer, self.data.train, self.mle,
-                             rng=self.rngs["mle_shuffle"])
-            self._scalars("mle", {"train_nll": loss}, i)
-            if self._should_eval(i, n):
-                ev = self.evaluate(with_discriminator=False)
-                self._add_row({"phase": "mle", "step": i, "epoch": self._x("mle", i), **ev})
-        elif phase == "d_pretrain":
-            stats = self.discriminator_step(self.schedule.d_pretrain_epochs)
-            self._add_row({"phase": "d_pretrain", "step": i, "epoch": self._x("d_pretrain", i),
-                           "d_loss": stats.loss, "d_acc": stats.accuracy})
-        elif phase == "adversarial":
-            reward_fn = self.ensure_reward_fn()
-            g_metrics: list[dict[str, float]] = []
-            for _ in range(self.schedule.g_steps):
-                g_metrics.append(self.agent.generator_step(reward_fn, self.rngs["agent"]))
-            for _ in range(self.schedule.d_steps):
-                self.discriminator_step()
-            if g_metrics:
-                self.last_g_metrics = {k: sum(m[k] for m in g_metrics) / len(g_metrics) for k in g_metrics[0]}
-                self._scalars("adversarial_g", self.last_g_metrics, i)
-            if self.last_d_stats is not None and self.schedule.d_steps:
-                self._scalars("adversarial_d", {"train_loss": self.last_d_stats.loss,
-                                                "train_acc": self.last_d_stats.accuracy}, i)
-            if self._should_eval(i, n):
-                ev = self.evaluate()
-                self._add_row({"phase": "adversarial", "step": i, "epoch": self._x("adversarial", i), **ev})
-        elif phase == "mle_baseline":
-            assert self.baseline_generator is not None and self.baseline_optimizer is not None
-            loss = mle_epoch(self.baseline_generator, self.baseline_optimizer, self.data.train, self.mle,
-                             rng=self.rngs["baseline_shuffle"])
-            self._scalars("mle_baseline", {"train_nll": loss}, i)
-            if self._should_eval(i, n):
-                ev = self.evaluate(self.baseline_generator)
-                self._add_row({"phase": "mle_baseline", "step": i, "epoch": self._x("mle_baseline", i), **ev})
+        """Run unit ``self.index`` of ``self.phase``."""
+        {"mle": self._mle_unit, "d_pretrain": self._d_pretrain_unit, "adversarial": self._adversarial_unit,
+         "mle_baseline": self._baseline_unit}[self.phase](self.index, self.phase_length(self.phase))
+
+    def _mle_unit(self, i: int, n: int) -> None:
+        order = streams.permutation(self.seed, "mle", i, n=self.data.train.shape[0])
+        loss = mle_epoch(self.generator, self.mle_optimizer, self.data.train, self.mle, order=order,
+                         model=self.g_model, parallel=self.parallel)
+        self.log.scalars("mle", {"train_nll": loss}, i)
+        if self._should_eval(i, n):
+            self._add_row({"phase": "mle", "step": i, "epoch": self._x("mle", i),
+                           **self.evaluate(with_discriminator=False)})
+
+    def _d_pretrain_unit(self, i: int, n: int) -> None:
+        stats = self.discriminator_step(self.schedule.d_pretrain_epochs)
+        self._add_row({"phase": "d_pretrain", "step": i, "epoch": self._x("d_pretrain", i),
+                       "d_loss": stats.loss, "d_acc": stats.accuracy})
+
+    def _adversarial_unit(self, i: int, n: int) -> None:
+        reward_fn = self.ensure_reward_fn()
+        g_metrics = [
+            self.agent.generator_step(reward_fn, streams.torch_generator(self.seed, "agent", i, g, device=self.device))
+            for g in range(self.schedule.g_steps)
+        ]
+        for _ in range(self.schedule.d_steps):
+            self.discriminator_step()
+        if g_metrics:
+            self.last_g_metrics = {k: sum(m[k] for m in g_metrics) / len(g_metrics) for k in g_metrics[0]}
+            self.log.scalars("adversarial_g", self.last_g_metrics, i)
+        if self.last_d_stats is not None and self.schedule.d_steps:
+            self.log.scalars("adversarial_d", {"train_loss": self.last_d_stats.loss,
+                                               "train_acc": self.last_d_stats.accuracy}, i)
+        if self._should_eval(i, n):
+            self._add_row({"phase": "adversarial", "step": i, "epoch": self._x("adversarial", i), **self.evaluate()})
+
+    def _baseline_unit(self, i: int, n: int) -> None:
+        assert self.baseline_generator is not None and self.baseline_optimizer is not None
+        order = streams.permutation(self.seed, "mle_baseline", i, n=self.data.train.shape[0])
+        loss = mle_epoch(self.baseline_generator, self.baseline_optimizer, self.data.train, self.mle, order=order,
+                         model=self.baseline_model, parallel=self.parallel)
+        self.log.scalars("mle_baseline", {"train_nll": loss}, i)
+        if self._should_eval(i, n):
+            self._add_row({"phase": "mle_baseline", "step": i, "epoch": self._x("mle_baseline", i),
+                           **self.evaluate(self.baseline_generator)})
 
     def _enter(self, phase: str) -> None:
         """Move to ``phase`` (skipping empty phases) and do its one-time set-up."""
@@ -478,8 +375,7 @@ class AdversarialTrainer:
         self.phase, self.index = phase, 0
         if prev == "mle":
             if not any(r["phase"] == "mle" for r in self.rows):  # no MLE epochs: log the starting point
-                ev = self.evaluate(with_discriminator=False)
-                self._add_row({"phase": "mle", "step": 0, "epoch": 0, **ev})
+                self._add_row({"phase": "mle", "step": 0, "epoch": 0, **self.evaluate(with_discriminator=False)})
             self._baseline_snapshot = {
                 "generator": copy.deepcopy(self.generator.state_dict()),
                 "optimizer": copy.deepcopy(self.mle_optimizer.state_dict()),
@@ -496,6 +392,7 @@ class AdversarialTrainer:
         opt = make_generator_optimizer(g, self.mle.lr)
         opt.load_state_dict(self._baseline_snapshot["optimizer"])
         self.baseline_generator, self.baseline_optimizer = g, opt
+        self.baseline_model = self.parallel.wrap(g)
 
     # ------------------------------------------------------------------ the loop
     def run(self, *, stop_after_rounds: int | None = None) -> dict[str, Any]:
@@ -506,7 +403,8 @@ class AdversarialTrainer:
                 (for testing resume; ``None`` runs to the end). Returns the partial summary.
 
         Raises:
-            TrainingStopped: a loss became NaN/inf; the last good checkpoint (if any) is left as it was.
+            TrainingStopped: a loss, score or weight became NaN/inf or diverged; the last good checkpoint (if
+                any) is left as it was.
         """
         from tqdm.auto import tqdm
 
@@ -555,18 +453,15 @@ class AdversarialTrainer:
         finally:
             for b in bars.values():
                 b.close()
-            if self._writer is not None:
-                self._writer.flush()
+            self.log.flush()
         summary = self.summary()
-        if self.out_dir is not None:
+        if self.out_dir is not None and self.parallel.is_main:
             write_json(self.out_dir / "summary.json", summary)
         return summary
 
     def close(self) -> None:
         """Close the TensorBoard writer."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self.log.close()
 
     # ------------------------------------------------------------------ results
     def summary(self) -> dict[str, Any]:
@@ -600,6 +495,7 @@ class AdversarialTrainer:
             },
             "timings_s": {k: round(v, 2) for k, v in self.elapsed.items()} | {"total": round(self._total_seconds(), 2)},
             "cpu_s": {k: round(v, 2) for k, v in self.cpu.items()} | {"total": round(sum(self.cpu.values()), 2)},
+            "world_size": self.parallel.world_size,
             "schedule": asdict(self.schedule),
             "mle": asdict(self.mle),
             "agent": {"type": type(self.agent).__name__, "config": self.agent.state_dict().get("config")},
@@ -681,6 +577,7 @@ class AdversarialTrainer:
             "fingerprint": self.fingerprint(),
             "phase": self.phase,
             "index": self.index,
+            "d_updates": self.d_updates,
             "started": self.started,
             "agent": self.agent.state_dict(),
             "discriminator": self.discriminator.state_dict(),
@@ -689,7 +586,6 @@ class AdversarialTrainer:
             "reward_fn": {"built": self.reward_fn is not None, "rollout_generator": reward_state},
             "baseline_snapshot": self._baseline_snapshot,
             "baseline": baseline,
-            "rngs": {k: g.get_state() for k, g in self.rngs.items()},
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "rows": [dict(r) for r in self.rows],
@@ -701,7 +597,7 @@ class AdversarialTrainer:
 
     def save_checkpoint(self) -> Path | None:
         """Write ``out_dir/checkpoint.pt`` atomically (tmp file + ``os.replace``, removed on failure) with a
-        sha256 of its payload (:func:`seqgan_env.files.save_checked`). Returns its path.
+        sha256 of its payload (:func:`seqgan_env.files.save_checked`); only rank 0 writes. Returns its path.
 
         Raises:
             DivergenceError: a weight is non-finite or diverged; nothing is written, the last good file stays.
@@ -710,33 +606,17 @@ class AdversarialTrainer:
         if path is None:
             return None
         self.check_weights("at a checkpoint")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_checked(path, self.state_dict())
+        if self.parallel.is_main:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_checked(path, self.state_dict())
+        self.parallel.barrier()  # every rank may read it from here on
         return path
 
     @staticmethod
     def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         """Read and verify a checkpoint file (or a run directory holding ``checkpoint.pt``): checksum, version and
-        required keys."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / CHECKPOINT_NAME
-        if not path.is_file():
-            raise CheckpointError(f"no checkpoint at {path}.")
-        try:
-            state = load_checked(path)
-        except CorruptFileError as exc:
-            raise CheckpointError(str(exc)) from None
-        if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
-            got = state.get("version") if isinstance(state, dict) else type(state).__name__
-            raise CheckpointError(
-                f"{path} has checkpoint version {got!r}; this code reads version {CHECKPOINT_VERSION}."
-            )
-        missing = [k for k in ("fingerprint", "phase", "index", "agent", "discriminator", "rngs", "rows")
-                   if k not in state]
-        if missing or state["phase"] not in PHASES:
-            raise CheckpointError(f"{path} is incomplete (missing {missing or 'a valid phase'}).")
-        return state
+        required keys (:func:`seqgan_env.agents.checkpoint.read_checkpoint`)."""
+        return read_checkpoint(path, PHASES)
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Restore the state saved in ``path``; nothing changes (in memory or on disk) if it is invalid.
@@ -749,7 +629,7 @@ class AdversarialTrainer:
         mine = json.loads(self.fingerprint())
         theirs = json.loads(state["fingerprint"])
         if mine != theirs:
-            diff = _differences(theirs, mine)
+            diff = differences(theirs, mine)
             details = "; ".join(f"{k}: {a!r} in the checkpoint, {b!r} now" for k, a, b in diff[:6])
             more = f" and {len(diff) - 6} more" if len(diff) > 6 else ""
             raise CheckpointError(
@@ -763,7 +643,7 @@ class AdversarialTrainer:
             self._load_state(backup)
             raise CheckpointError(f"checkpoint {path} does not fit this trainer ({type(exc).__name__}: {exc}).") \
                 from exc
-        self._write_csv()  # metrics.csv as of the checkpoint (drops rows of units that will be redone)
+        self.log.write_csv()  # metrics.csv as of the checkpoint (drops rows of units that will be redone)
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.agent.load_state_dict(state["agent"])
@@ -776,54 +656,20 @@ class AdversarialTrainer:
             rf = self.ensure_reward_fn()
             if state["reward_fn"]["rollout_generator"] is not None:
                 rf.rollout_generator.load_state_dict(state["reward_fn"]["rollout_generator"])
-        self.baseline_generator = self.baseline_optimizer = None
+        self.baseline_generator = self.baseline_optimizer = self.baseline_model = None
         if state["baseline"] is not None:
             self._make_baseline()
             assert self.baseline_generator is not None and self.baseline_optimizer is not None
             self.baseline_generator.load_state_dict(state["baseline"]["generator"])
             self.baseline_optimizer.load_state_dict(state["baseline"]["optimizer"])
-        for k, g in self.rngs.items():
-            g.set_state(state["rngs"][k])
         torch.set_rng_state(state["torch_rng"])
         if torch.cuda.is_available() and state.get("cuda_rng"):
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.phase, self.index, self.started = state["phase"], int(state["index"]), bool(state["started"])
+        self.d_updates = int(state.get("d_updates", 0))
         self.rows = [dict(r) for r in state["rows"]]
         self.elapsed = {p: 0.0 for p in PHASES[:-1]} | dict(state["elapsed"])
         self.cpu = {p: 0.0 for p in PHASES[:-1]} | dict(state.get("cpu", {}))
         self.last_g_metrics = dict(state.get("last_g_metrics", {}))
         self.lr_changes = [dict(c) for c in state.get("lr_changes", [])]
         self.mle = dataclasses.replace(self.mle, lr=float(self.mle_optimizer.param_groups[0]["lr"]))
-
-
-def plot_learning_curve(rows: list[dict[str, Any]], path: str | os.PathLike[str], *, title: str = "") -> None:
-    """NLL-oracle against epoch for MLE (pretraining + MLE-only baseline) and SeqGAN, with a dashed vertical line
-    where adversarial training starts (the paper's Figure style). Uses matplotlib's Agg backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def pts(phases: tuple[str, ...]) -> tuple[list[float], list[float]]:
-        sel = [r for r in rows if r["phase"] in phases and not math.isnan(float(r["nll_oracle"]))]
-        return [float(r["epoch"]) for r in sel], [float(r["nll_oracle"]) for r in sel]
-
-    pre_x, pre_y = pts(("mle",))
-    mle_x, mle_y = pts(("mle_baseline",))
-    adv_x, adv_y = pts(("adversarial",))
-    start = pre_x[-1] if pre_x else 0.0
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.plot(pre_x + mle_x, pre_y + mle_y, "-o", ms=3, label="MLE")
-    if adv_x:
-        ax.plot(([start] if pre_x else []) + adv_x, (pre_y[-1:] if pre_x else []) + adv_y, "-s", ms=3,
-                label="SeqGAN")
-    ax.axvline(start, color="k", ls="--", lw=1, label="adversarial training starts")
-    ax.set_xlabel("epoch (MLE epochs, then one per adversarial round)")
-    ax.set_ylabel("NLL-oracle (nats/token)")
-    if title:
-        ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

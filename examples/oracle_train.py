@@ -2,6 +2,7 @@
 
     python examples/oracle_train.py --preset quick --oracle-params /path/to/seqgan_oracle_params.npz --out runs/q
     python examples/oracle_train.py --resume runs/q            # continue a killed run to the same result
+    torchrun --standalone --nproc-per-node 2 examples/oracle_train.py --preset tiny --out runs/t   # 2 ranks
 
 Presets (every schedule knob below can still be overridden by its flag):
 
@@ -29,6 +30,7 @@ keeps its last good checkpoint; continue it with lower learning rates, e.g.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -39,6 +41,7 @@ from typing import Any
 
 import torch
 
+from seqgan_env import streams
 from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig, TrainingStopped
 from seqgan_env.agents.trainer import plot_learning_curve
 from seqgan_env.cli import ArgumentParser, UsageError, run_cli
@@ -48,6 +51,7 @@ from seqgan_env.discriminator import Discriminator
 from seqgan_env.files import RunLock, atomic_write, check_output_dir
 from seqgan_env.generator import Generator
 from seqgan_env.oracle import ORACLE_ENV_VAR, default_oracle_path, load_oracle, random_oracle
+from seqgan_env.parallel import Parallel
 
 
 @dataclass
@@ -70,7 +74,9 @@ class Args:
     progress: bool = True
     """tqdm progress bars"""
     threads: int | None = None
-    """torch.set_num_threads (None: torch's default)"""
+    """torch.set_num_threads (None: torch's default; torchrun sets one thread per rank)"""
+    dist_timeout: float = 600.0
+    """seconds a rank waits for the others in a collective before the run stops (torchrun only)"""
     # ---- sizes (a reference oracle file fixes vocab_size)
     vocab_size: int = 5000
     seq_len: int = 20
@@ -137,7 +143,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 # Flags that may differ on --resume (they do not change the result).
-RESUME_FREE = {"resume", "out", "device", "stop_after_rounds", "progress", "threads"}
+RESUME_FREE = {"resume", "out", "device", "stop_after_rounds", "progress", "threads", "dist_timeout"}
 # Learning rates may be changed on --resume (e.g. after a divergence); the trainer records the change.
 RESUME_LR = {"pg_lr": "pg", "mle_lr": "mle", "d_lr": "d"}
 
@@ -243,24 +249,30 @@ def configs(args: Args) -> tuple[ReinforceConfig, ScheduleConfig, MLEConfig]:
     return agent, schedule, mle
 
 
-def build(args: Args) -> AdversarialTrainer:
-    """Oracle, data, G, D, the REINFORCE agent and the trainer, all from ``args``."""
+def build(args: Args, parallel: Parallel | None = None) -> AdversarialTrainer:
+    """Oracle, data, G, D, the REINFORCE agent and the trainer, all from ``args`` (split over ``parallel``'s
+    ranks under torchrun)."""
+    parallel = parallel or Parallel()
     agent_cfg, schedule, mle = configs(args)
     dev = torch.device(args.device)
+    if parallel.enabled and dev.type == "cuda":
+        dev = parallel.device  # one GPU per rank
     oracle, source = oracle_and_source(args)
-    print(f"oracle: {source}", flush=True)
+    if parallel.is_main:
+        print(f"oracle: {source}", flush=True)
     oracle = oracle.to(dev)
-    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test, seed=args.seed))
+    data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test, seed=args.seed),
+                            parallel=parallel)
     gcfg = GeneratorConfig(vocab_size=oracle.vocab_size, seq_len=args.seq_len)
-    generator = Generator(gcfg, seed=args.seed + 1).to(dev)
+    generator = Generator(gcfg, seed=streams.key(args.seed, "generator_init")).to(dev)
     dcfg = DiscriminatorConfig.for_length(args.seq_len, vocab_size=oracle.vocab_size)
     dcfg = dataclasses.replace(dcfg.with_filter_scale(args.d_filter_scale), lr=args.d_lr)
-    discriminator = Discriminator(dcfg, seed=args.seed + 2).to(dev)
+    discriminator = Discriminator(dcfg, seed=streams.key(args.seed, "discriminator_init")).to(dev)
     agent = ReinforceAgent(generator, agent_cfg)
     result_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
     return AdversarialTrainer(
         agent, discriminator, oracle, data, schedule=schedule, mle=mle, seed=args.seed, out_dir=args.out,
-        progress=args.progress, extra_config={"args": result_args, "oracle": source},
+        progress=args.progress, extra_config={"args": result_args, "oracle": source}, parallel=parallel,
     )
 
 
@@ -301,27 +313,34 @@ def main(argv: list[str] | None = None) -> int:
     configs(args)  # bad values are refused before any directory is created
     if args.threads:
         torch.set_num_threads(args.threads)
-    out = check_output_dir(args.out, "--resume" if args.resume else "--out")
-    with RunLock(out):
-        return _run(args, given, out)
+    parallel = Parallel.from_env(timeout_s=args.dist_timeout)  # torchrun: one process per rank
+    try:
+        out = check_output_dir(args.out, "--resume" if args.resume else "--out") if parallel.is_main \
+            else Path(args.out)
+        with RunLock(out) if parallel.is_main else contextlib.nullcontext():
+            return _run(args, given, out, parallel)
+    finally:
+        parallel.close()
 
 
-def _run(args: Args, given: dict[str, Any], out: Path) -> int:
-    print(f"preset {args.preset}; output {out}", flush=True)
-    trainer = build(args)
+def _run(args: Args, given: dict[str, Any], out: Path, parallel: Parallel) -> int:
+    say = print if parallel.is_main else (lambda *a, **k: None)
+    say(f"preset {args.preset}; output {out}" + (f"; {parallel.world_size} ranks" if parallel.enabled else ""),
+        flush=True)
+    if args.resume is None and (out / "checkpoint.pt").exists():
+        raise UsageError(f"{out} already holds a run (checkpoint.pt); continue it with --resume {out} or pick "
+                         "another --out.")
+    trainer = build(args, parallel)
     if args.resume is not None:
         trainer.load_checkpoint(out)
-        print(f"resumed from {out / 'checkpoint.pt'} at phase {trainer.phase}, unit {trainer.index}", flush=True)
+        say(f"resumed from {out / 'checkpoint.pt'} at phase {trainer.phase}, unit {trainer.index}", flush=True)
         lrs = {RESUME_LR[k]: v for k, v in given.items() if k in RESUME_LR}
         if lrs:
             before = trainer.learning_rates()
             trainer.set_learning_rates(**lrs)
-            print("learning rates changed (recorded in the checkpoint and summary.json): " + ", ".join(
+            say("learning rates changed (recorded in the checkpoint and summary.json): " + ", ".join(
                 f"{k} {before.get(k)} -> {v}" for k, v in lrs.items()), flush=True)
-    else:
-        if (out / "checkpoint.pt").exists():
-            raise UsageError(f"{out} already holds a run (checkpoint.pt); continue it with --resume {out} or pick "
-                             "another --out.")
+    elif parallel.is_main:
         saved_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
         atomic_write(out / "args.json", lambda fh: fh.write(json.dumps(saved_args, indent=2) + "\n"), mode="w")
     t0 = time.perf_counter()
@@ -330,10 +349,13 @@ def _run(args: Args, given: dict[str, Any], out: Path) -> int:
     except TrainingStopped as exc:
         hint = (f" Continue from the last good checkpoint with lower learning rates: --resume {out} --pg-lr "
                 f"{trainer.learning_rates().get('pg', args.pg_lr) / 10:g}" if exc.checkpoint else "")
-        print(f"stopped: {exc}{hint}", file=sys.stderr)
+        if parallel.is_main:
+            print(f"stopped: {exc}{hint}", file=sys.stderr)
         return 1
     finally:
         trainer.close()
+    if not parallel.is_main:
+        return 0
     if trainer.phase != "done":
         print(f"stopped after {trainer.index} adversarial rounds; checkpoint {out / 'checkpoint.pt'} "
               f"(continue with --resume {out})", flush=True)

@@ -49,6 +49,7 @@ from typing import Any
 import torch
 from stable_baselines3.common.logger import configure
 
+from seqgan_env import streams
 from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig
 from seqgan_env.agents.sb3 import (
     DiscriminatorCallback,
@@ -242,9 +243,9 @@ def _run(args: Args, out: Path) -> int:
     source = f"reference oracle file {oracle_path}" if oracle_path else f"seeded random oracle ({env_preset} preset)"
     print(f"algo {args.algo}, preset {args.preset}: {source}; output {out}", flush=True)
     data = make_oracle_data(oracle, DataConfig(num_train=args.num_train, num_test=args.num_test, seed=args.seed))
-    generator = Generator(task.generator_config(), seed=args.seed + 1).to(args.device)
+    generator = Generator(task.generator_config(), seed=streams.key(args.seed, "generator_init")).to(args.device)
     dcfg = task.discriminator_config().with_filter_scale(args.d_filter_scale)
-    discriminator = Discriminator(dcfg, seed=args.seed + 2).to(args.device)
+    discriminator = Discriminator(dcfg, seed=streams.key(args.seed, "discriminator_init")).to(args.device)
 
     # ---- 2. pretraining (MLE, then D) with the adversarial trainer; it also evaluates and retrains D later
     trainer = AdversarialTrainer(
@@ -275,8 +276,9 @@ def _run(args: Args, out: Path) -> int:
 
     def policy_samples(num: int) -> torch.Tensor:
         if in_generator_layout:
-            return generator.sample_batches(num, 1024, generator=torch.Generator().manual_seed(args.seed + 99))
-        return sample_policy_sequences(model, num, task.seq_len, task.vocab_size, seed=args.seed + 99)
+            return generator.sample_batches(num, 1024, seed=streams.key(args.seed, "policy_samples"))
+        return sample_policy_sequences(model, num, task.seq_len, task.vocab_size,
+                                       seed=streams.key(args.seed, "policy_samples"))
 
     def evaluate() -> dict[str, float]:
         if in_generator_layout:

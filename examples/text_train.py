@@ -4,6 +4,7 @@
     python examples/text_train.py --corpus music --preset quick --out runs/music           # pip install music21
     python examples/text_train.py --corpus poems --source PATH/package/dist/quantangshi --out runs/poems
     python examples/text_train.py --corpus my_lines.txt --char --preset tiny --out runs/mine
+    torchrun --standalone --nproc-per-node 2 examples/text_train.py --corpus my_lines.txt --out runs/mine2
 
 It runs MLE pretraining, D pretraining and adversarial training with the project's trainer
 (:class:`seqgan_env.agents.AdversarialTrainer`, REINFORCE agent), then scores the generator after MLE and after
@@ -26,6 +27,7 @@ rollouts, a D with a quarter of the paper's filters), ``paper`` (the paper's sch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import time
@@ -35,6 +37,7 @@ from typing import Any
 
 import torch
 
+from seqgan_env import streams
 from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig, TrainingStopped
 from seqgan_env.cli import ArgumentParser, UsageError, run_cli
 from seqgan_env.config import DiscriminatorConfig, GeneratorConfig, MLEConfig
@@ -43,6 +46,7 @@ from seqgan_env.discriminator import Discriminator
 from seqgan_env.files import RunLock, atomic_write, check_output_dir, write_json
 from seqgan_env.generator import Generator
 from seqgan_env.metrics import nll_test
+from seqgan_env.parallel import Parallel
 from seqgan_env.text.bleu import BleuReference, self_bleu
 from seqgan_env.text.checkpoint import save_text_checkpoint
 from seqgan_env.text.corpora import TextCorpus, build_corpus, read_lines
@@ -184,8 +188,8 @@ def load_text(args: Args) -> tuple[TextCorpus, str]:
 
 def evaluate(generator: Generator, corpus: TextCorpus, refs: BleuReference, args: Args, music: bool) -> dict[str, Any]:
     """BLEU-2..4 vs the test set, Self-BLEU-4, NLL-test (and pitch MSE for music) of ``bleu_samples`` samples."""
-    rng = torch.Generator(device=generator.device).manual_seed(args.seed + 12345)
-    ids = generator.sample_batches(args.bleu_samples, generator=rng)
+    ids = generator.sample_batches(args.bleu_samples, row_seeds=streams.row_seeds(
+        args.seed, "text_eval", rows=args.bleu_samples, device=generator.device))
     hyps = corpus.decode(ids)
     out: dict[str, Any] = {f"bleu{n}": refs.bleu(hyps, n) for n in (2, 3, 4)}
     out["self_bleu4"] = self_bleu(hyps[:500], 4) if len(hyps) >= 2 else float("nan")
@@ -210,32 +214,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         args = resume_args(args, given)
     if args.threads:
         torch.set_num_threads(args.threads)
-    out = check_output_dir(args.out, "--resume" if args.resume else "--out")
-    with RunLock(out):
-        return _run(args, out)
+    parallel = Parallel.from_env()  # torchrun: one process per rank
+    try:
+        out = check_output_dir(args.out, "--resume" if args.resume else "--out") if parallel.is_main \
+            else Path(args.out)
+        with RunLock(out) if parallel.is_main else contextlib.nullcontext():
+            return _run(args, out, parallel)
+    finally:
+        parallel.close()
 
 
-def _run(args: Args, out: Path) -> dict[str, Any] | None:
+def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
+    """The run; rank 0 alone evaluates, prints and writes files (the others train their share and wait)."""
+    main_rank = parallel.is_main
+    say = print if main_rank else (lambda *a, **k: None)
     t_start = time.perf_counter()
     if args.resume is None:
         if (out / "trainer" / "checkpoint.pt").exists():
             raise UsageError(f"{out} already holds a run; continue it with --resume {out} or pick another --out.")
-        saved = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
-        atomic_write(out / "args.json", lambda fh: fh.write(json.dumps(saved, indent=2) + "\n"), mode="w")
+        if main_rank:
+            saved = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
+            atomic_write(out / "args.json", lambda fh: fh.write(json.dumps(saved, indent=2) + "\n"), mode="w")
 
     # ---- data
     corpus, where = load_text(args)
-    corpus.vocab.save(out / "vocab.json")
+    if main_rank:
+        corpus.vocab.save(out / "vocab.json")
     refs = BleuReference(corpus.test_references(), 4)
-    print(f"corpus: {where}; train {tuple(corpus.train.shape)}, test {tuple(corpus.test.shape)}, "
-          f"vocabulary {len(corpus.vocab)}, char={corpus.char}", flush=True)
+    say(f"corpus: {where}; train {tuple(corpus.train.shape)}, test {tuple(corpus.test.shape)}, "
+        f"vocabulary {len(corpus.vocab)}, char={corpus.char}", flush=True)
 
     # ---- models: the generator's start token is the vocabulary's reserved <start>
     gcfg = GeneratorConfig(emb_dim=args.emb_dim, hidden_dim=args.hidden_dim, **corpus.generator_config_kwargs())
-    generator = Generator(gcfg, seed=args.seed + 1)
+    generator = Generator(gcfg, seed=streams.key(args.seed, "generator_init"))
     dcfg = DiscriminatorConfig.for_length(corpus.seq_len, vocab_size=corpus.vocab_size)
     dcfg = dcfg.with_filter_scale(args.d_filter_scale)
-    discriminator = Discriminator(dcfg, seed=args.seed + 2)
+    discriminator = Discriminator(dcfg, seed=streams.key(args.seed, "discriminator_init"))
     agent = ReinforceAgent(generator, ReinforceConfig(batch_size=args.pg_batch_size, num_rollouts=args.num_rollouts))
     schedule = ScheduleConfig(
         mle_epochs=args.mle_epochs, d_pretrain_rounds=args.d_pretrain_rounds, d_pretrain_epochs=args.d_pretrain_epochs,
@@ -248,30 +262,33 @@ def _run(args: Args, out: Path) -> dict[str, Any] | None:
     trainer = AdversarialTrainer(
         agent, discriminator, generator, OracleData(train=corpus.train, test=corpus.test), schedule=schedule,
         mle=MLEConfig(epochs=args.mle_epochs), seed=args.seed, out_dir=out / "trainer", progress=args.progress,
-        tensorboard=False, extra_config={"text_args": result_args},
+        tensorboard=False, extra_config={"text_args": result_args}, parallel=parallel,
     )
     if args.resume is not None:
         trainer.load_checkpoint(out / "trainer")
-        print(f"resumed at phase {trainer.phase}, unit {trainer.index}", flush=True)
+        say(f"resumed at phase {trainer.phase}, unit {trainer.index}", flush=True)
     music = args.corpus == "music"
     try:
         # ---- MLE pretraining and D pretraining, then score the MLE generator (once: kept in mle_eval.json)
         if trainer.phase in ("mle", "d_pretrain"):
             trainer.run(stop_after_rounds=0)
         mle_file = out / "mle_eval.json"
-        if mle_file.is_file():
-            mle = json.loads(mle_file.read_text(encoding="utf-8"))
-            mle.pop("nonfinite", None)
-        elif trainer.phase == "adversarial" and trainer.index == 0:
-            mle = evaluate(generator, corpus, refs, args, music=music)
-            save_text_checkpoint(out / "mle.pt", generator, corpus.vocab, {"stage": "mle", "args": result_args})
-            write_json(mle_file, mle, ensure_ascii=False)
-            mle = json.loads(mle_file.read_text(encoding="utf-8"))  # as a resumed run will read it (NaN -> None)
-            mle.pop("nonfinite", None)
-        else:
-            raise UsageError(f"{out} lost mle_eval.json after adversarial training began; start the run again.")
-        print(f"MLE:    BLEU-2/3/4 {mle['bleu2']:.3f} {mle['bleu3']:.3f} {mle['bleu4']:.3f}  "
-              f"NLL-test {mle['nll_test']:.3f}", flush=True)
+        mle: dict[str, Any] = {}
+        if main_rank:
+            if mle_file.is_file():
+                mle = json.loads(mle_file.read_text(encoding="utf-8"))
+                mle.pop("nonfinite", None)
+            elif trainer.phase == "adversarial" and trainer.index == 0:
+                mle = evaluate(generator, corpus, refs, args, music=music)
+                save_text_checkpoint(out / "mle.pt", generator, corpus.vocab, {"stage": "mle", "args": result_args})
+                write_json(mle_file, mle, ensure_ascii=False)
+                mle = json.loads(mle_file.read_text(encoding="utf-8"))  # as a resumed run reads it (NaN -> None)
+                mle.pop("nonfinite", None)
+            else:
+                raise UsageError(f"{out} lost mle_eval.json after adversarial training began; start the run again.")
+            say(f"MLE:    BLEU-2/3/4 {mle['bleu2']:.3f} {mle['bleu3']:.3f} {mle['bleu4']:.3f}  "
+                f"NLL-test {mle['nll_test']:.3f}", flush=True)
+        parallel.barrier()
 
         # ---- adversarial training, then score SeqGAN
         trainer.run(stop_after_rounds=args.stop_after_rounds)
@@ -280,7 +297,9 @@ def _run(args: Args, out: Path) -> dict[str, Any] | None:
     finally:
         trainer.close()
     if trainer.phase != "done":
-        print(f"stopped after {trainer.index} adversarial rounds (continue with --resume {out})", flush=True)
+        say(f"stopped after {trainer.index} adversarial rounds (continue with --resume {out})", flush=True)
+        return None
+    if not main_rank:
         return None
     seqgan = evaluate(generator, corpus, refs, args, music=music)
     save_text_checkpoint(out / "seqgan.pt", generator, corpus.vocab, {"stage": "seqgan", "args": result_args})

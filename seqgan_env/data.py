@@ -1,7 +1,8 @@
 """Synthetic data from the oracle, and batched loaders.
 
 The training set is ``num_train`` oracle samples (paper: 10,000 of length 20); a held-out set of ``num_test``
-samples, drawn from a different seeded stream, gives NLL-test. Everything is seeded so runs are reproducible.
+samples, drawn from a different named stream, gives NLL-test. Everything is keyed by (seed, name, row), so runs are
+reproducible whatever the batch size or the number of ranks.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from . import streams
 from .config import DataConfig
 from .generator import Generator
+from .parallel import Parallel
 
 __all__ = ["OracleData", "make_oracle_data", "iterate_batches", "discriminator_batches"]
 
@@ -26,15 +29,22 @@ class OracleData:
     test: Tensor
 
 
-def make_oracle_data(oracle: Generator, config: DataConfig | None = None, *, batch_size: int = 2048) -> OracleData:
-    """Sample the training and held-out sets from ``oracle``, seeded ``config.seed`` and ``config.seed + 1_000_003``."""
+def make_oracle_data(
+    oracle: Generator, config: DataConfig | None = None, *, batch_size: int = 2048, parallel: Parallel | None = None
+) -> OracleData:
+    """Sample the training and held-out sets from ``oracle``. Row i of each set is keyed by ``(config.seed,
+    "data_train" / "data_test", i)`` (:mod:`seqgan_env.streams`), so the sets do not depend on ``batch_size`` or on
+    how many ranks share the work (with ``parallel``, each rank samples its block of rows and the blocks are
+    gathered: every rank ends with the whole sets)."""
     config = config or DataConfig()
-    dev = oracle.device
-    g_train = torch.Generator(device=dev).manual_seed(config.seed)
-    g_test = torch.Generator(device=dev).manual_seed(config.seed + 1_000_003)
-    train = oracle.sample_batches(config.num_train, batch_size, generator=g_train)
-    test = oracle.sample_batches(config.num_test, batch_size, generator=g_test)
-    return OracleData(train=train, test=test)
+    parallel = parallel or Parallel()
+    out = []
+    for name, n in (("data_train", config.num_train), ("data_test", config.num_test)):
+        lo, hi = parallel.shard(n)
+        seeds = streams.row_seeds(config.seed, name, rows=range(lo, hi), device=oracle.device)
+        part = oracle.sample_batches(hi - lo, batch_size, row_seeds=seeds)
+        out.append(parallel.all_gather_rows(part))
+    return OracleData(train=out[0], test=out[1])
 
 
 def iterate_batches(

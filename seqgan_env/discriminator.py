@@ -24,8 +24,23 @@ from torch import Tensor, nn
 from .config import DiscriminatorConfig
 from .generator import check_tokens
 from .kernels.disc_score import DiscWeights
+from .kernels.philox import MASK32, philox4x32, uint_to_uniform
 
-__all__ = ["Discriminator"]
+__all__ = ["Discriminator", "keyed_keep_mask"]
+
+_DROPOUT_TAG = 0xD50D50D5
+
+
+def keyed_keep_mask(seeds: Tensor, width: int, keep: float) -> Tensor:
+    """(B, width) float32 0/1 dropout keep-mask; row b is a pure function of ``seeds[b]`` (Philox, 4 uniforms per
+    call: key = seed, counter = (feature block, 0, 0, tag))."""
+    seeds = seeds.to("cpu", torch.int64)
+    blocks = (width + 3) // 4
+    q = torch.arange(blocks, dtype=torch.int64)[None, :]
+    zero = torch.zeros_like(q)
+    a, b, c, d = philox4x32(q, zero, zero, zero + _DROPOUT_TAG, (seeds & MASK32)[:, None], (seeds >> 32)[:, None])
+    u = torch.stack([uint_to_uniform(x) for x in (a, b, c, d)], dim=-1).flatten(1)[:, :width]
+    return (u < keep).float()
 
 
 def _trunc_normal_(t: Tensor, std: float, gen: torch.Generator | None) -> Tensor:
@@ -115,13 +130,22 @@ class Discriminator(nn.Module):
             pooled.append(z.amax(dim=1))
         return torch.cat(pooled, dim=1)
 
-    def forward(self, tokens: Tensor) -> Tensor:
-        """Logits over (fake, real). ``tokens`` (B, T) long -> (B, 2). Dropout acts in training mode."""
+    def forward(self, tokens: Tensor, dropout_seeds: Tensor | None = None) -> Tensor:
+        """Logits over (fake, real). ``tokens`` (B, T) long -> (B, 2). Dropout (keep ``config.dropout_keep``) acts
+        in training mode: with ``dropout_seeds`` (B,) int64, row b's mask is a pure function of its seed (Philox;
+        what the trainer uses, so split and resumed runs draw the same masks), else from torch's global RNG."""
         check_tokens(tokens, self.vocab_size, self.seq_len)
         p = self.features(tokens)
         t = torch.sigmoid(self.highway_gate(p) + self.config.highway_gate_bias)
         g = torch.relu(self.highway_lin(p))
         q = t * g + (1.0 - t) * p
+        keep = self.config.dropout_keep
+        if self.training and keep < 1.0 and dropout_seeds is not None:
+            if dropout_seeds.shape != (tokens.shape[0],):
+                got = tuple(dropout_seeds.shape)
+                raise ValueError(f"dropout_seeds must be (B,) = ({tokens.shape[0]},), got {got}.")
+            mask = keyed_keep_mask(dropout_seeds, q.shape[1], keep).to(q.device)
+            return self.out(q * mask / keep)
         return self.out(self.dropout(q))
 
     def loss(self, tokens: Tensor, labels: Tensor) -> Tensor:

@@ -19,7 +19,7 @@ from .config import GeneratorConfig
 from .kernels import LSTMWeights, derive_seeds, mc_rollout
 from .kernels.philox import check_seeds
 
-__all__ = ["Generator", "LSTMWeights", "lstm_cell", "check_tokens", "row_seeds_for"]
+__all__ = ["Generator", "LSTMWeights", "lstm_cell", "check_tokens", "row_seeds_for", "token_log_probs"]
 
 
 def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
@@ -29,6 +29,12 @@ def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, bias:
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h = torch.sigmoid(o) * torch.tanh(c)
     return h, c
+
+
+def token_log_probs(logits: Tensor, tokens: Tensor) -> Tensor:
+    """log softmax(logits) at ``tokens``: logits (B, T, V) from ``Generator.forward`` (or its DDP wrapper), tokens
+    (B, T) -> (B, T). Losses are built from this so that they flow through the wrapped module's forward."""
+    return torch.log_softmax(logits, dim=-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
 
 
 def row_seeds_for(
@@ -153,9 +159,9 @@ class Generator(nn.Module):
         return self.out(out)
 
     def log_probs(self, tokens: Tensor) -> Tensor:
-        """Per-token log G(y_t | Y_{1:t-1}): ``tokens`` (B, T) -> (B, T) float."""
-        logits = self.forward(tokens)
-        return torch.log_softmax(logits, dim=-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        """Per-token log G(y_t | Y_{1:t-1}): ``tokens`` (B, T) -> (B, T) float (evaluation; training losses go
+        through the trainer's wrapper: ``token_log_probs(model(tokens), tokens)``)."""
+        return token_log_probs(self.forward(tokens), tokens)
 
     def nll(self, tokens: Tensor) -> Tensor:
         """Mean per-token negative log-likelihood (nats) of ``tokens`` (B, T); a scalar with grad."""

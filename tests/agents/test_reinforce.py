@@ -74,7 +74,7 @@ def test_one_step_moves_mean_discriminator_score(sign):
     agent = ReinforceAgent(g, ReinforceConfig(lr=0.05, batch_size=256, num_rollouts=4, backend="torch"))
     if sign < 0:
         plain = agent.loss
-        agent.loss = lambda tokens, rewards: -plain(tokens, rewards)  # type: ignore[method-assign]
+        agent.loss = lambda tokens, rewards, **kw: -plain(tokens, rewards, **kw)  # type: ignore[method-assign]
     before = mean_score(g, d)
     m = agent.generator_step(agent.make_reward_fn(d), torch.Generator().manual_seed(0))
     after = mean_score(g, d)

@@ -99,3 +99,22 @@ def test_generate_refuses_damaged_and_foreign_checkpoints(tmp_path, capsys):
     assert generate.main(["--checkpoint", str(tmp_path / "checkpoint.pt")]) == 2
     err = capsys.readouterr().err
     assert "training checkpoint" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_torchrun_two_ranks_match_one_process(tmp_path):
+    import os
+    import subprocess
+
+    corpus = _lines_file(tmp_path / "lines.txt")
+    base = ["--corpus", str(corpus), "--preset", "tiny", "--seed", "2"]
+    one = _example().main([*base, "--out", str(tmp_path / "one"), "--threads", "1"])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("TRITON_INTERPRET", None)
+    res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                          str(REPO / "examples" / "text_train.py"), *base, "--out", str(tmp_path / "two")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    two = json.loads((tmp_path / "two" / "summary.json").read_text(encoding="utf-8"))
+    for stage in ("mle", "seqgan"):
+        assert abs(one[stage]["nll_test"] - two[stage]["nll_test"]) < 1e-3, stage
+        assert one[stage]["samples"] == two[stage]["samples"], stage
