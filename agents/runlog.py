@@ -17,7 +17,8 @@ from seqgan_env.files import atomic_write
 __all__ = ["METRIC_COLUMNS", "RunLog", "plot_learning_curve"]
 
 METRIC_COLUMNS: tuple[str, ...] = (
-    "phase", "step", "epoch", "nll_oracle", "nll_test", "d_loss", "d_acc", "g_reward", "seconds",
+    "phase", "step", "epoch", "nll_oracle", "nll_test", "d_loss", "d_acc", "g_reward", "d_train_acc",
+    "d_heldout_acc", "seconds",
 )
 
 
@@ -69,7 +70,8 @@ class RunLog:
         if curve is not None:
             self.scalars(f"nll_oracle_{curve}", {"nll_oracle": full["nll_oracle"]}, int(full["epoch"]))
             self.scalars(f"nll_test_{curve}", {"nll_test": full["nll_test"]}, int(full["epoch"]))
-        self.scalars(full["phase"], {k: full[k] for k in ("d_loss", "d_acc", "g_reward")}, int(full["step"]))
+        self.scalars(full["phase"], {k: full[k] for k in ("d_loss", "d_acc", "g_reward", "d_train_acc",
+                                                            "d_heldout_acc")}, int(full["step"]))
         return full
 
     def write_csv(self) -> None:

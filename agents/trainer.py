@@ -67,6 +67,7 @@ from seqgan_env.data import OracleData
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.files import save_checked, write_json
 from seqgan_env.generator import Generator
+from seqgan_env.generator_files import save_generator
 from seqgan_env.kernels import NonFiniteError
 from seqgan_env.parallel import Parallel
 from seqgan_env.rewards import RolloutReward
@@ -199,6 +200,7 @@ class AdversarialTrainer:
         self.last_d_stats: DiscriminatorStats | None = None
         self.last_g_metrics: dict[str, float] = {}
         self.lr_changes: list[dict[str, Any]] = []
+        self.forked_from: str | None = None  # the run whose pretraining this one started from (load_checkpoint)
         self._unit_t0: float | None = None
 
     # ------------------------------------------------------------------ bookkeeping
@@ -313,6 +315,32 @@ class AdversarialTrainer:
         self.last_d_stats = stats
         return stats
 
+    @torch.no_grad()
+    def discriminator_accuracies(self) -> dict[str, float]:
+        """D (no dropout) on rows it was trained on and on held-out rows, both classes each: ``d_train_acc`` on the
+        first ``d_eval_samples`` negatives and positives of its last retraining (re-drawn from their keyed
+        streams, so nothing is stored), ``d_heldout_acc`` on as many fresh samples of G (the ``"eval"`` stream)
+        and held-out real sequences. A gap between the two is D memorising its training set (the paper's D
+        reached 0.99 on its training data and 0.53 on held-out sequences)."""
+        if self.d_updates == 0:
+            return {"d_train_acc": math.nan, "d_heldout_acc": math.nan}
+        u, p, s = self.d_updates - 1, self.parallel, self.schedule
+        train = self.data.train
+        n = s.num_negatives or train.shape[0]
+        k = min(s.d_eval_samples, n, self.data.test.shape[0])
+        lo, hi = p.shard(k)
+        seeds = streams.row_seeds(self.seed, "negatives", u, rows=range(lo, hi), device=self.device)
+        fake_seen = self.generator.sample_batches(hi - lo, 1024, row_seeds=seeds)
+        real_rows = torch.arange(k) if n >= train.shape[0] else \
+            streams.permutation(self.seed, "real_subset", u, n=train.shape[0])[:k]
+        real_seen = train[real_rows[lo:hi].to(train.device)]
+        seen = evaluation.discriminator_eval(self.discriminator, fake_seen, real_seen, parallel=p, num_fake=k,
+                                             num_real=k)
+        fresh = evaluation.sample_rows(self.generator, range(lo, hi), seed=self.seed)
+        held = evaluation.discriminator_eval(self.discriminator, fresh, self.data.test[lo:hi], parallel=p,
+                                             num_fake=k, num_real=k)
+        return {"d_train_acc": seen["d_acc"], "d_heldout_acc": held["d_acc"]}
+
     def ensure_reward_fn(self) -> RolloutReward:
         """The agent's reward function over this trainer's discriminator (built on first use)."""
         if self.reward_fn is None:
@@ -340,7 +368,7 @@ class AdversarialTrainer:
     def _d_pretrain_unit(self, i: int, n: int) -> None:
         stats = self.discriminator_step(self.schedule.d_pretrain_epochs)
         self._add_row({"phase": "d_pretrain", "step": i, "epoch": self._x("d_pretrain", i),
-                       "d_loss": stats.loss, "d_acc": stats.accuracy})
+                       "d_loss": stats.loss, "d_acc": stats.accuracy, **self.discriminator_accuracies()})
 
     def _adversarial_unit(self, i: int, n: int) -> None:
         reward_fn = self.ensure_reward_fn()
@@ -357,7 +385,9 @@ class AdversarialTrainer:
             self.log.scalars("adversarial_d", {"train_loss": self.last_d_stats.loss,
                                                "train_acc": self.last_d_stats.accuracy}, i)
         if self._should_eval(i, n):
-            self._add_row({"phase": "adversarial", "step": i, "epoch": self._x("adversarial", i), **self.evaluate()})
+            ev = self.evaluate()
+            accs = self.discriminator_accuracies()
+            self._add_row({"phase": "adversarial", "step": i, "epoch": self._x("adversarial", i), **ev, **accs})
 
     def _baseline_unit(self, i: int, n: int) -> None:
         assert self.baseline_generator is not None and self.baseline_optimizer is not None
@@ -380,6 +410,11 @@ class AdversarialTrainer:
                 "generator": copy.deepcopy(self.generator.state_dict()),
                 "optimizer": copy.deepcopy(self.mle_optimizer.state_dict()),
             }
+            self.save_generator("mle_pretrained", self.generator)
+        elif prev == "adversarial" and self.schedule.adv_rounds > 0:
+            self.save_generator("seqgan", self.generator)
+        elif prev == "mle_baseline" and self.baseline_generator is not None:
+            self.save_generator("mle_baseline", self.baseline_generator)
         if phase == "mle_baseline":
             self._make_baseline()
         if phase != "done" and self.phase_length(phase) == 0:
@@ -393,6 +428,19 @@ class AdversarialTrainer:
         opt.load_state_dict(self._baseline_snapshot["optimizer"])
         self.baseline_generator, self.baseline_optimizer = g, opt
         self.baseline_model = self.parallel.wrap(g)
+
+    def save_generator(self, name: str, generator: Generator) -> Path | None:
+        """Write ``out_dir/generators/<name>.pt`` (:func:`seqgan_env.generator_files.save_generator`: the config,
+        the weights and what the run was), rank 0 only. Returns the path."""
+        if self.out_dir is None:
+            return None
+        path = self.out_dir / "generators" / f"{name}.pt"
+        if self.parallel.is_main:
+            meta = {"model": name, "seed": self.seed, "schedule": asdict(self.schedule),
+                    "agent": {"type": type(self.agent).__name__, "config": self.agent.state_dict().get("config")},
+                    "extra": self.extra_config, "rows": [dict(r) for r in self.rows]}
+            save_generator(path, generator, meta)
+        return path
 
     # ------------------------------------------------------------------ the loop
     def run(self, *, stop_after_rounds: int | None = None) -> dict[str, Any]:
@@ -504,6 +552,7 @@ class AdversarialTrainer:
             "seed": self.seed,
             "extra": self.extra_config,
             "learning_rate_changes": [dict(c) for c in self.lr_changes],
+            "forked_from": self.forked_from,
         }
 
     # ------------------------------------------------------------------ learning rates and the weight guard
@@ -593,6 +642,7 @@ class AdversarialTrainer:
             "cpu": dict(self.cpu),
             "last_g_metrics": dict(self.last_g_metrics),
             "lr_changes": [dict(c) for c in self.lr_changes],
+            "forked_from": self.forked_from,
         }
 
     def save_checkpoint(self) -> Path | None:
@@ -618,8 +668,16 @@ class AdversarialTrainer:
         required keys (:func:`seqgan_env.agents.checkpoint.read_checkpoint`)."""
         return read_checkpoint(path, PHASES)
 
-    def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
+    def load_checkpoint(self, path: str | os.PathLike[str], *, fork: bool = False) -> None:
         """Restore the state saved in ``path``; nothing changes (in memory or on disk) if it is invalid.
+
+        ``fork=True`` starts *another* run from a run's pretraining: the checkpoint must be at the start of the
+        adversarial phase (a run stopped with ``run(stop_after_rounds=0)``), and it may differ from this trainer
+        in the agent's config, the caller's ``extra_config`` and the schedule of the later phases (``adv_rounds``,
+        ``g_steps``, ``d_steps``, ``d_epochs``, ``eval_every``, ``checkpoint_every``, ``baseline_epochs``). The
+        pretrained G, D, their optimizers and the metric rows are taken over; the result is exactly the run this
+        trainer would give from scratch (pretraining does not read those settings). The summary records
+        ``forked_from``.
 
         Raises:
             CheckpointError: unreadable, wrong version, or saved with a different configuration (the message
@@ -628,6 +686,18 @@ class AdversarialTrainer:
         state = self.read_checkpoint(path)
         mine = json.loads(self.fingerprint())
         theirs = json.loads(state["fingerprint"])
+        if fork:
+            if (state["phase"], int(state["index"])) != ("adversarial", 0) or state.get("baseline") is not None:
+                raise CheckpointError(
+                    f"{path} is not at the start of the adversarial phase (it is at {state['phase']} unit "
+                    f"{state['index']}); fork from a run stopped after pretraining (--stop-after-rounds 0)."
+                )
+            free = {"adv_rounds", "g_steps", "d_steps", "d_epochs", "eval_every", "checkpoint_every",
+                    "baseline_epochs"}
+            for fp in (mine, theirs):
+                fp.pop("agent_config", None)
+                fp.pop("extra", None)
+                fp["schedule"] = {k: v for k, v in fp["schedule"].items() if k not in free}
         if mine != theirs:
             diff = differences(theirs, mine)
             details = "; ".join(f"{k}: {a!r} in the checkpoint, {b!r} now" for k, a, b in diff[:6])
@@ -638,7 +708,19 @@ class AdversarialTrainer:
             )
         backup = copy.deepcopy(self.state_dict())
         try:
+            if fork:
+                agent_state = state["agent"]
+                if int(agent_state.get("steps", 0)) != 0 or "generator" not in agent_state:
+                    raise ValueError("the checkpoint's agent has taken steps (or keeps no 'generator' state)")
+                self.generator.load_state_dict(agent_state["generator"])
+                state = {**state, "agent": self.agent.state_dict(), "lr_changes": []}
             self._load_state(state)
+            if fork:
+                self.forked_from = str(path)
+                if self._baseline_snapshot is not None:
+                    pretrained = copy.deepcopy(self.generator)
+                    pretrained.load_state_dict(self._baseline_snapshot["generator"])
+                    self.save_generator("mle_pretrained", pretrained)
         except Exception as exc:
             self._load_state(backup)
             raise CheckpointError(f"checkpoint {path} does not fit this trainer ({type(exc).__name__}: {exc}).") \
@@ -672,4 +754,5 @@ class AdversarialTrainer:
         self.cpu = {p: 0.0 for p in PHASES[:-1]} | dict(state.get("cpu", {}))
         self.last_g_metrics = dict(state.get("last_g_metrics", {}))
         self.lr_changes = [dict(c) for c in state.get("lr_changes", [])]
+        self.forked_from = state.get("forked_from")
         self.mle = dataclasses.replace(self.mle, lr=float(self.mle_optimizer.param_groups[0]["lr"]))

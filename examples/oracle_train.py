@@ -65,6 +65,9 @@ class Args:
     """output directory"""
     resume: str | None = None
     """continue the run saved in this directory (its arguments are reused)"""
+    fork_from: str | None = None
+    """start this run from the pretraining of another run (stopped with --stop-after-rounds 0): the same result as
+    from scratch for runs that differ only in the agent (--baseline, --reward-source ...) or the later phases"""
     device: str = "cpu"
     """torch device"""
     seed: int = 0
@@ -143,7 +146,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 # Flags that may differ on --resume (they do not change the result).
-RESUME_FREE = {"resume", "out", "device", "stop_after_rounds", "progress", "threads", "dist_timeout"}
+RESUME_FREE = {"resume", "out", "device", "stop_after_rounds", "progress", "threads", "dist_timeout", "fork_from"}
 # Learning rates may be changed on --resume (e.g. after a divergence); the trainer records the change.
 RESUME_LR = {"pg_lr": "pg", "mle_lr": "mle", "d_lr": "d"}
 
@@ -309,6 +312,8 @@ def _resume_args(args: Args, given: dict[str, Any]) -> Args:
 def main(argv: list[str] | None = None) -> int:
     args, given = parse_args(argv)
     if args.resume is not None:
+        if args.fork_from is not None:
+            raise UsageError("--resume continues a run and --fork-from starts one; pass only one of them.")
         args = _resume_args(args, given)
     configs(args)  # bad values are refused before any directory is created
     if args.threads:
@@ -340,9 +345,14 @@ def _run(args: Args, given: dict[str, Any], out: Path, parallel: Parallel) -> in
             trainer.set_learning_rates(**lrs)
             say("learning rates changed (recorded in the checkpoint and summary.json): " + ", ".join(
                 f"{k} {before.get(k)} -> {v}" for k, v in lrs.items()), flush=True)
-    elif parallel.is_main:
-        saved_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
-        atomic_write(out / "args.json", lambda fh: fh.write(json.dumps(saved_args, indent=2) + "\n"), mode="w")
+    else:
+        if args.fork_from is not None:
+            trainer.load_checkpoint(args.fork_from, fork=True)
+            say(f"forked from the pretraining of {args.fork_from}", flush=True)
+        if parallel.is_main:
+            saved_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
+            atomic_write(out / "args.json", lambda fh: fh.write(json.dumps(saved_args, indent=2) + "\n"),
+                         mode="w")
     t0 = time.perf_counter()
     try:
         summary = trainer.run(stop_after_rounds=args.stop_after_rounds)

@@ -16,7 +16,6 @@ The generator's ``start_token`` must be the vocabulary's ``start_id``; :func:`sa
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,14 @@ from typing import Any
 import torch
 
 from ..config import GeneratorConfig
-from ..files import load_checked, save_checked
+from ..files import CorruptFileError, save_checked
 from ..generator import Generator
+from ..generator_files import TEXT_FORMAT, generator_state, load_generator
 from .vocab import Vocabulary
 
 __all__ = ["CHECKPOINT_FORMAT", "TextCheckpoint", "save_text_checkpoint", "load_text_checkpoint", "sample_text"]
 
-CHECKPOINT_FORMAT = "seqgan_env.text.checkpoint/1"
+CHECKPOINT_FORMAT = TEXT_FORMAT
 
 
 @dataclass
@@ -57,12 +57,7 @@ def save_text_checkpoint(
 ) -> None:
     """Write ``generator`` (state dict and config) and ``vocab`` to ``path`` (parent folders are created)."""
     _check_match(generator.config, vocab)
-    state: dict[str, Any] = {
-        "format": CHECKPOINT_FORMAT,
-        "generator_state_dict": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
-        "generator_config": dataclasses.asdict(generator.config),
-        "meta": dict(meta or {}),
-    }
+    state = generator_state(generator, meta, fmt=CHECKPOINT_FORMAT)
     vocab.add_to_state(state)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,22 +71,23 @@ def load_text_checkpoint(path: str | Path, *, map_location: str | torch.device =
         ValueError: missing, damaged (checksum) or another kind of file (an ``oracle_train.py`` checkpoint is named
             as such), with a one-line message.
     """
-    state = load_checked(path, map_location=map_location, what="text checkpoint")
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        if isinstance(state, dict) and "fingerprint" in state and "phase" in state:
+    try:
+        loaded = load_generator(path, map_location=map_location)
+    except CorruptFileError as exc:
+        raise ValueError(str(exc).replace("generator file", "text checkpoint")) from None
+    except ValueError as exc:
+        msg = str(exc)
+        if "training checkpoint" in msg:
             raise ValueError(
                 f"{path} is a training checkpoint (oracle_train.py/the trainer), not a text checkpoint; decode the "
                 "mle.pt or seqgan.pt that text_train.py writes."
-            )
-        got = state.get("format") if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{path} is not a text checkpoint (format {got!r}, expected {CHECKPOINT_FORMAT!r}).")
-    config = GeneratorConfig(**state["generator_config"])
-    vocab = Vocabulary.from_state(state)
-    _check_match(config, vocab)
-    generator = Generator(config)
-    generator.load_state_dict(state["generator_state_dict"])
-    generator.to(map_location).eval()
-    return TextCheckpoint(generator=generator, vocab=vocab, meta=dict(state.get("meta", {})))
+            ) from None
+        raise ValueError(msg.replace("is not a generator file", "is not a text checkpoint")) from None
+    if loaded.vocabulary is None:
+        raise ValueError(f"{path} is a generator file without a vocabulary, not a text checkpoint.")
+    vocab = Vocabulary.from_dict(loaded.vocabulary)
+    _check_match(loaded.generator.config, vocab)
+    return TextCheckpoint(generator=loaded.generator, vocab=vocab, meta=loaded.meta)
 
 
 @torch.no_grad()

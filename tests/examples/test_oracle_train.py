@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oracle_train.py"
 
@@ -206,3 +207,42 @@ def test_torchrun_two_ranks_match_one_process_and_resume(ot, tmp_path):
     for key in ("mle_nll_oracle", "seqgan_nll_oracle", "mle_nll_test", "seqgan_nll_test"):
         assert abs(a[key] - b[key]) < 1e-3, (key, a[key], b[key])
     assert len(read_rows(one / "metrics.csv")) == len(read_rows(two / "metrics.csv"))
+
+
+def test_fork_from_pretraining_equals_a_run_from_scratch(ot, tmp_path):
+    """The controls start from one pretraining: a fork gives exactly what the same flags give from scratch, and a
+    forked run resumes like any other."""
+    from seqgan_env.generator_files import load_generator
+
+    control = ["--baseline", "mean", "--reward-source", "constant", "--baseline-epochs", "0"]
+    assert tiny(ot, tmp_path / "scratch", *control) == 0
+    assert tiny(ot, tmp_path / "pre", "--stop-after-rounds", "0") == 0
+    assert tiny(ot, tmp_path / "fork", *control, "--fork-from", str(tmp_path / "pre"), "--stop-after-rounds", "2") == 0
+    assert ot.cli(["--resume", str(tmp_path / "fork"), "--progress", "false"]) == 0
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
+    assert strip(read_rows(tmp_path / "fork" / "metrics.csv")) == strip(read_rows(tmp_path / "scratch" / "metrics.csv"))
+    summary = json.loads((tmp_path / "fork" / "summary.json").read_text())
+    assert summary["forked_from"] == str(tmp_path / "pre") and summary["agent"]["config"]["baseline"] == "mean"
+    for name in ("mle_pretrained", "seqgan"):
+        a = load_generator(tmp_path / "fork" / "generators" / f"{name}.pt").generator.state_dict()
+        b = load_generator(tmp_path / "scratch" / "generators" / f"{name}.pt").generator.state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    # a fork needs a run stopped right after pretraining
+    assert ot.cli(["--preset", "tiny", "--fork-from", str(tmp_path / "scratch"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_runs_write_loadable_generators_and_d_accuracies(ot, tmp_path):
+    from seqgan_env.generator_files import load_generator
+
+    assert tiny(ot, tmp_path / "run") == 0
+    files = {p.stem: load_generator(p) for p in (tmp_path / "run" / "generators").glob("*.pt")}
+    assert set(files) == {"mle_pretrained", "mle_baseline", "seqgan"}
+    assert all(f.generator.vocab_size == 50 and f.generator.seq_len == 8 for f in files.values())
+    assert files["seqgan"].meta["model"] == "seqgan" and files["seqgan"].meta["seed"] == 0
+    assert not torch.equal(files["seqgan"].generator.out.weight, files["mle_pretrained"].generator.out.weight)
+    rows = read_rows(tmp_path / "run" / "metrics.csv")
+    for r in rows:
+        if r["phase"] in ("d_pretrain", "adversarial"):
+            assert 0.0 <= float(r["d_train_acc"]) <= 1.0 and 0.0 <= float(r["d_heldout_acc"]) <= 1.0, r
+        else:
+            assert r["d_train_acc"] == "" and r["d_heldout_acc"] == ""
