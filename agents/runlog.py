@@ -17,7 +17,7 @@ from seqgan_env.files import atomic_write
 __all__ = ["METRIC_COLUMNS", "RunLog", "plot_learning_curve"]
 
 METRIC_COLUMNS: tuple[str, ...] = (
-    "phase", "step", "epoch", "nll_oracle", "nll_test", "d_loss", "d_acc", "g_reward", "d_train_acc",
+    "phase", "step", "epoch", "nll_oracle", "nll_test", "nll_self", "d_loss", "d_acc", "g_reward", "d_train_acc",
     "d_heldout_acc", "seconds",
 )
 
@@ -70,6 +70,7 @@ class RunLog:
         if curve is not None:
             self.scalars(f"nll_oracle_{curve}", {"nll_oracle": full["nll_oracle"]}, int(full["epoch"]))
             self.scalars(f"nll_test_{curve}", {"nll_test": full["nll_test"]}, int(full["epoch"]))
+            self.scalars(f"nll_self_{curve}", {"nll_self": full["nll_self"]}, int(full["epoch"]))
         self.scalars(full["phase"], {k: full[k] for k in ("d_loss", "d_acc", "g_reward", "d_train_acc",
                                                             "d_heldout_acc")}, int(full["step"]))
         return full
@@ -99,15 +100,22 @@ class RunLog:
 
 def plot_learning_curve(rows: list[dict[str, Any]], path: str | os.PathLike[str], *, title: str = "") -> None:
     """NLL-oracle against epoch for MLE (pretraining + MLE-only baseline) and SeqGAN, with a dashed vertical line
-    where adversarial training starts (the paper's Figure style). Uses matplotlib's Agg backend."""
+    where adversarial training starts (the paper's Figure style). Without an oracle (text: the ``nll_oracle``
+    column is empty) it plots NLL-test instead. Uses matplotlib's Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    def ok(r: dict[str, Any], col: str) -> bool:
+        v = r.get(col)
+        return v is not None and v != "" and not math.isnan(float(v))
+
+    col = "nll_oracle" if any(ok(r, "nll_oracle") for r in rows) else "nll_test"
+
     def pts(phases: tuple[str, ...]) -> tuple[list[float], list[float]]:
-        sel = [r for r in rows if r["phase"] in phases and not math.isnan(float(r["nll_oracle"]))]
-        return [float(r["epoch"]) for r in sel], [float(r["nll_oracle"]) for r in sel]
+        sel = [r for r in rows if r["phase"] in phases and ok(r, col)]
+        return [float(r["epoch"]) for r in sel], [float(r[col]) for r in sel]
 
     pre_x, pre_y = pts(("mle",))
     mle_x, mle_y = pts(("mle_baseline",))
@@ -120,7 +128,7 @@ def plot_learning_curve(rows: list[dict[str, Any]], path: str | os.PathLike[str]
                 label="SeqGAN")
     ax.axvline(start, color="k", ls="--", lw=1, label="adversarial training starts")
     ax.set_xlabel("epoch (MLE epochs, then one per adversarial round)")
-    ax.set_ylabel("NLL-oracle (nats/token)")
+    ax.set_ylabel("NLL-oracle (nats/token)" if col == "nll_oracle" else "NLL-test (nats/token)")
     if title:
         ax.set_title(title)
     ax.legend()

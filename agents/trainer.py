@@ -49,11 +49,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -65,12 +65,13 @@ from seqgan_env import evaluation, streams
 from seqgan_env.config import MLEConfig
 from seqgan_env.data import OracleData
 from seqgan_env.discriminator import Discriminator
-from seqgan_env.files import save_checked, write_json
+from seqgan_env.files import atomic_write, save_checked, write_json
 from seqgan_env.generator import Generator
 from seqgan_env.generator_files import save_generator
 from seqgan_env.kernels import NonFiniteError
 from seqgan_env.parallel import Parallel
 from seqgan_env.rewards import RolloutReward
+from seqgan_env.runs import data_digest, oracle_digest
 from seqgan_env.training import (
     DiscriminatorStats,
     NonFiniteLossError,
@@ -121,7 +122,9 @@ class AdversarialTrainer:
     Args:
         agent: the generator agent (its ``generator`` is pretrained by MLE here).
         discriminator: D_phi, trained here with Adam at ``discriminator.config.lr``.
-        oracle: the frozen oracle that scores NLL-oracle.
+        oracle: the frozen oracle that scores NLL-oracle, or ``None`` for data without one (text): the
+            ``nll_oracle`` column then stays empty. Every evaluation also records ``nll_self``, G's NLL of its own
+            samples (its entropy per token: it falls as G sharpens).
         data: real training and held-out sequences (:func:`seqgan_env.data.make_oracle_data`).
         schedule: the schedule (paper defaults).
         mle: MLE options for pretraining and the baseline (paper defaults).
@@ -134,13 +137,17 @@ class AdversarialTrainer:
             and the summary, and compared on resume.
         max_weight: the divergence guard (:data:`MAX_WEIGHT`): stop when any weight of G or D exceeds it.
         parallel: the data-parallel context (default: one process; ``Parallel.from_env()`` under ``torchrun``).
+        sample_decoder: turns (k, T) token ids into k strings; when given, each evaluation also appends the first
+            ``num_show`` samples of the evaluation stream, decoded, to ``out_dir/samples.jsonl`` (one JSON object
+            per evaluation: ``phase``, ``step``, ``epoch``, ``samples``), so a run's text can be read as it trains.
+        num_show: samples per evaluation in ``samples.jsonl``.
     """
 
     def __init__(
         self,
         agent: GeneratorAgent,
         discriminator: Discriminator,
-        oracle: Generator,
+        oracle: Generator | None,
         data: OracleData,
         *,
         schedule: ScheduleConfig | None = None,
@@ -152,6 +159,8 @@ class AdversarialTrainer:
         extra_config: dict[str, Any] | None = None,
         max_weight: float = MAX_WEIGHT,
         parallel: Parallel | None = None,
+        sample_decoder: Callable[[Tensor], list[str]] | None = None,
+        num_show: int = 5,
     ) -> None:
         if not isinstance(agent, GeneratorAgent):
             raise TypeError(
@@ -163,8 +172,12 @@ class AdversarialTrainer:
         self.agent = agent
         self.generator = agent.generator
         self.discriminator = discriminator
-        self.oracle = oracle
+        # ``oracle is the generator`` was the text convention before ``None``: the same thing
+        self.oracle = None if oracle is agent.generator else oracle
         self.data = data
+        self.sample_decoder = sample_decoder
+        self.num_show = int(num_show)
+        self.sample_log: list[dict[str, Any]] = []
         self.schedule = schedule = schedule or ScheduleConfig()
         self.mle = mle or MLEConfig(epochs=schedule.mle_epochs)
         self.seed = int(seed)
@@ -202,6 +215,7 @@ class AdversarialTrainer:
         self.lr_changes: list[dict[str, Any]] = []
         self.forked_from: str | None = None  # the run whose pretraining this one started from (load_checkpoint)
         self._unit_t0: float | None = None
+        self._last_samples: list[str] | None = None
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -223,13 +237,6 @@ class AdversarialTrainer:
     def fingerprint(self) -> str:
         """A JSON string of everything a checkpoint must agree on to be resumed by this trainer."""
         agent_state = self.agent.state_dict()
-        data_sum = hashlib.sha256(self.data.train.cpu().numpy().tobytes() + self.data.test.cpu().numpy().tobytes())
-        oracle_sum = hashlib.sha256()
-        if self.oracle is self.generator:  # a text corpus: G scores itself (its weights change as it trains)
-            oracle_sum.update(b"the generator itself")
-        else:
-            for v in self.oracle.state_dict().values():
-                oracle_sum.update(v.detach().cpu().float().numpy().tobytes())
         fp = {  # learning rates are left out: a resumed run may lower them (set_learning_rates records it)
             "schedule": asdict(self.schedule),
             "mle": without_lr(asdict(self.mle)),
@@ -238,8 +245,8 @@ class AdversarialTrainer:
             "generator": asdict(self.generator.config),
             "discriminator": without_lr(asdict(self.discriminator.config)),
             "seed": self.seed,
-            "data_sha256": data_sum.hexdigest(),
-            "oracle_sha256": oracle_sum.hexdigest(),
+            "data_sha256": data_digest(self.data),
+            "oracle_sha256": oracle_digest(self.oracle),
             "extra": self.extra_config,
         }
         return json.dumps(fp, sort_keys=True, default=str)
@@ -256,6 +263,18 @@ class AdversarialTrainer:
     def _add_row(self, row: dict[str, Any]) -> None:
         running = time.perf_counter() - self._unit_t0 if self._unit_t0 is not None else 0.0
         self.log.add(row, self._total_seconds() + running)
+        if self._last_samples is not None:
+            self.sample_log.append({"phase": row["phase"], "step": row["step"], "epoch": row["epoch"],
+                                    "samples": self._last_samples})
+            self._last_samples = None
+            self._write_samples()
+
+    def _write_samples(self) -> None:
+        """Rewrite ``samples.jsonl`` whole (atomically), so it always matches the checkpoint's entries."""
+        if self.out_dir is None or not self.parallel.is_main or self.sample_decoder is None:
+            return
+        lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in self.sample_log)
+        atomic_write(self.out_dir / "samples.jsonl", lambda fh: fh.write(lines), mode="w")
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -267,9 +286,17 @@ class AdversarialTrainer:
         """
         model = model or self.generator
         s, p = self.schedule, self.parallel
+        lo, hi = p.shard(s.eval_samples)
+        samples = evaluation.sample_rows(model, range(lo, hi), seed=self.seed)
+        self_sum, count, _ = evaluation.nll_sums(model, samples)
+        oracle_sum = evaluation.nll_sums(self.oracle, samples)[0] if self.oracle is not None else math.nan
+        if p.enabled:
+            self_sum, oracle_sum, count = p.sum_floats(self_sum, oracle_sum, float(count))
+        if self.sample_decoder is not None and p.is_main:
+            self._last_samples = self.sample_decoder(samples[: self.num_show])
         out = {
-            "nll_oracle": evaluation.nll_oracle(model, self.oracle, num_samples=s.eval_samples, seed=self.seed,
-                                                parallel=p),
+            "nll_oracle": oracle_sum / count if count else math.nan,
+            "nll_self": self_sum / count if count else math.nan,
             "nll_test": evaluation.nll_test(model, self.data.test, parallel=p),
             "d_loss": math.nan,
             "d_acc": math.nan,
@@ -415,7 +442,7 @@ class AdversarialTrainer:
             self.save_generator("seqgan", self.generator)
         elif prev == "mle_baseline" and self.baseline_generator is not None:
             self.save_generator("mle_baseline", self.baseline_generator)
-        if phase == "mle_baseline":
+        if phase == "mle_baseline" and self.phase_length(phase) > 0:
             self._make_baseline()
         if phase != "done" and self.phase_length(phase) == 0:
             self._enter(PHASES[PHASES.index(phase) + 1])
@@ -519,7 +546,7 @@ class AdversarialTrainer:
             rows = [r for r in self.rows if r["phase"] == phase]
             return rows[-1] if rows else None
 
-        pre, adv, base = last("mle"), last("adversarial"), last("mle_baseline")
+        pre, adv, base, dpre = last("mle"), last("adversarial"), last("mle_baseline"), last("d_pretrain")
         mle_row = base or pre
         adv_rows = [r for r in self.rows if r["phase"] == "adversarial"]
         batches = math.ceil(self.data.train.shape[0] / self.mle.batch_size)
@@ -533,6 +560,17 @@ class AdversarialTrainer:
             "seqgan_nll_oracle": adv["nll_oracle"] if adv else nan,
             "seqgan_nll_test": adv["nll_test"] if adv else nan,
             "best_seqgan_nll_oracle": min((r["nll_oracle"] for r in adv_rows), default=nan),
+            "pretrain_nll_self": pre["nll_self"] if pre else nan,
+            "mle_nll_self": mle_row["nll_self"] if mle_row else nan,
+            "seqgan_nll_self": adv["nll_self"] if adv else nan,
+            "discriminator_accuracy": {
+                "definition": "D without dropout on the negatives and positives of its last retraining (train) and "
+                              "on fresh G samples and held-out real sequences (heldout), after each phase",
+                "d_pretrain": {"train": dpre["d_train_acc"] if dpre else nan,
+                               "heldout": dpre["d_heldout_acc"] if dpre else nan},
+                "adversarial": {"train": adv["d_train_acc"] if adv else nan,
+                                "heldout": adv["d_heldout_acc"] if adv else nan},
+            },
             "budget": {
                 "definition": "MLE-only continues MLE from the pretrained G for baseline_epochs epochs, one per "
                               "adversarial round (the paper figure's x axis)",
@@ -643,6 +681,7 @@ class AdversarialTrainer:
             "last_g_metrics": dict(self.last_g_metrics),
             "lr_changes": [dict(c) for c in self.lr_changes],
             "forked_from": self.forked_from,
+            "sample_log": [dict(e) for e in self.sample_log],
         }
 
     def save_checkpoint(self) -> Path | None:
@@ -726,6 +765,7 @@ class AdversarialTrainer:
             raise CheckpointError(f"checkpoint {path} does not fit this trainer ({type(exc).__name__}: {exc}).") \
                 from exc
         self.log.write_csv()  # metrics.csv as of the checkpoint (drops rows of units that will be redone)
+        self._write_samples()
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.agent.load_state_dict(state["agent"])
@@ -755,4 +795,5 @@ class AdversarialTrainer:
         self.last_g_metrics = dict(state.get("last_g_metrics", {}))
         self.lr_changes = [dict(c) for c in state.get("lr_changes", [])]
         self.forked_from = state.get("forked_from")
+        self.sample_log = [dict(e) for e in state.get("sample_log", [])]
         self.mle = dataclasses.replace(self.mle, lr=float(self.mle_optimizer.param_groups[0]["lr"]))

@@ -15,8 +15,8 @@ import torch
 
 from seqgan_env.config import DataConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
+from seqgan_env.evaluation import nll_oracle
 from seqgan_env.generator import Generator
-from seqgan_env.metrics import nll_oracle
 from seqgan_env.oracle import make_oracle
 from seqgan_env.training import make_generator_optimizer, mle_epoch
 

@@ -50,8 +50,8 @@ from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.files import RunLock, atomic_write, check_output_dir
 from seqgan_env.generator import Generator
-from seqgan_env.oracle import ORACLE_ENV_VAR, default_oracle_path, load_oracle, random_oracle
 from seqgan_env.parallel import Parallel
+from seqgan_env.runs import resolve_oracle
 
 
 @dataclass
@@ -212,25 +212,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[Args, dict[str, Any]]:
 
 
 def oracle_and_source(args: Args) -> tuple[Generator, str]:
-    gcfg = GeneratorConfig(vocab_size=args.vocab_size, seq_len=args.seq_len)
-    # $SEQGAN_ORACLE_PARAMS is ignored by the tiny preset (V=50): only an explicit --oracle-params overrides it
-    path = args.oracle_params or (default_oracle_path() if args.preset != "tiny" else None)
-    if path is not None:
-        from_env = "" if args.oracle_params else f" (from ${ORACLE_ENV_VAR})"
-        src = f"reference oracle file {path}{from_env}"
-        try:
-            oracle = load_oracle(path, seq_len=args.seq_len)
-        except ValueError as exc:
-            fix = f"; fix or unset ${ORACLE_ENV_VAR}" if from_env else ""
-            raise ValueError(f"{exc}{from_env}{fix}") from None
-        if oracle.vocab_size != args.vocab_size:
-            raise UsageError(
-                f"the oracle file{from_env} has vocab_size {oracle.vocab_size} but --vocab-size is "
-                f"{args.vocab_size}; use --vocab-size {oracle.vocab_size} (or no oracle file for the {args.preset} "
-                "preset)."
-            )
-        return oracle, src
-    return random_oracle(gcfg, seed=args.seed), f"seeded random oracle (seed {args.seed}; not the paper's oracle)"
+    """The oracle (``--oracle-params``, else ``$SEQGAN_ORACLE_PARAMS`` except for tiny, else a seeded random one)."""
+    try:
+        return resolve_oracle(oracle_params=args.oracle_params, preset=args.preset, seed=args.seed,
+                              vocab_size=args.vocab_size, seq_len=args.seq_len)
+    except ValueError as exc:
+        if "vocab_size" in str(exc):
+            raise UsageError(str(exc)) from None
+        raise
 
 
 def configs(args: Args) -> tuple[ReinforceConfig, ScheduleConfig, MLEConfig]:

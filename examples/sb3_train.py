@@ -67,9 +67,9 @@ from seqgan_env.cli import ArgumentParser, UsageError, run_cli
 from seqgan_env.config import DataConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.evaluation import sequence_nll
 from seqgan_env.files import RunLock, check_output_dir, write_json
 from seqgan_env.generator import Generator
-from seqgan_env.metrics import sequence_nll
 from seqgan_env.oracle import default_oracle_path, make_oracle
 from seqgan_env.presets import ORACLE_SEED
 from seqgan_env.presets import PRESETS as ENV_PRESETS

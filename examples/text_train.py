@@ -6,16 +6,24 @@
     python examples/text_train.py --corpus my_lines.txt --char --preset tiny --out runs/mine
     torchrun --standalone --nproc-per-node 2 examples/text_train.py --corpus my_lines.txt --out runs/mine2
 
-It runs MLE pretraining, D pretraining and adversarial training with the project's trainer
-(:class:`seqgan_env.agents.AdversarialTrainer`, REINFORCE agent), then scores the generator after MLE and after
-SeqGAN: BLEU-2..4 of ``bleu_samples`` generated sequences, each against the whole test split (the Texygen
-recipe, :mod:`seqgan_env.text.bleu`), Self-BLEU-4, NLL-test, and for music the nearest-reference pitch MSE.
+It runs MLE pretraining, D pretraining, adversarial training and an MLE-only baseline of the same budget (one
+more MLE epoch per adversarial round, as oracle_train.py; ``--baseline-epochs 0`` turns it off) with the
+project's trainer (:class:`seqgan_env.agents.AdversarialTrainer`, REINFORCE agent), then scores five rows the
+same way: the pretrained MLE generator, SeqGAN, the MLE-only baseline, **real held-out text** (the ceiling) and a
+**unigram sampler** (the floor). Scores: BLEU-2..4 of ``bleu_samples`` sequences, each against one fixed
+reference set (held-out rows, disjoint from the real rows; its size is in summary.json: BLEU grows with it), the
+Texygen recipe of :mod:`seqgan_env.text.bleu`; Self-BLEU-4 of the first ``self_bleu_size`` (the same number for
+every row); NLL-test; and for music the nearest-reference pitch MSE. BLEU alone cannot rank models (a model that
+repeats common phrases beats real text); read it with Self-BLEU, and sweep the temperature with
+``examples/evaluate.py --run DIR`` for the whole quality-diversity curve.
 
-Writes to ``--out DIR``: ``summary.json`` (the scores, sizes, timings and a few decoded samples of each model;
-strict JSON), ``mle.pt`` and ``seqgan.pt`` (text checkpoints, checksummed and written atomically: decode them with
-``seqgan-text-generate``), ``mle_eval.json``, ``vocab.json``, ``args.json``, and ``trainer/`` (the trainer's
-checkpoint, metrics.csv and its own summary; there, as a text corpus has no oracle, the ``nll_oracle`` column is
-the generator's NLL of its own samples, i.e. its per-token entropy).
+Writes to ``--out DIR``: ``summary.json`` (the scores, sizes, timings and a few decoded samples of each row;
+strict JSON), ``mle.pt``, ``mle_baseline.pt`` and ``seqgan.pt`` (text checkpoints, checksummed and written
+atomically: decode them with ``seqgan-text-generate``), ``samples_<row>.txt`` (every scored sample, decoded),
+``mle_eval.json``, ``vocab.json``, ``args.json``, and ``trainer/`` (the trainer's checkpoint, metrics.csv,
+``samples.jsonl`` with a few decoded samples at each evaluation, and its own summary; a text corpus has no oracle,
+so there the ``nll_oracle`` column is empty and ``nll_self`` is G's NLL of its own samples, its entropy per
+token).
 
 ``--resume DIR`` continues a killed run to exactly the result of an uninterrupted one (``--stop-after-rounds N``
 stops one on purpose). Command-line mistakes end with one ``error: ...`` line and exit code 2.
@@ -43,15 +51,14 @@ from seqgan_env.cli import ArgumentParser, UsageError, run_cli
 from seqgan_env.config import DiscriminatorConfig, GeneratorConfig, MLEConfig
 from seqgan_env.data import OracleData
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.evaluation import nll_test, sample_rows, text_reference_split, text_scores, unigram_samples
 from seqgan_env.files import RunLock, atomic_write, check_output_dir, write_json
 from seqgan_env.generator import Generator
-from seqgan_env.metrics import nll_test
 from seqgan_env.parallel import Parallel
-from seqgan_env.text.bleu import BleuReference, self_bleu
+from seqgan_env.text.bleu import BleuReference
 from seqgan_env.text.checkpoint import save_text_checkpoint
-from seqgan_env.text.corpora import TextCorpus, build_corpus, read_lines
-from seqgan_env.text.prepare import TASKS, task_lines
-from seqgan_env.text.tokenize import tokenize
+from seqgan_env.text.corpora import TextCorpus
+from seqgan_env.text.prepare import load_task_corpus
 
 
 @dataclass
@@ -97,8 +104,14 @@ class Args:
     """negatives (and as many positives) per D training call; None = the training-set size"""
     num_rollouts: int = 16
     pg_batch_size: int = 64
+    baseline_epochs: int | None = None
+    """epochs of the MLE-only baseline (None: one per adversarial round, the same budget; 0: no baseline)"""
     bleu_samples: int = 1000
-    """generated sequences scored by BLEU (each against every test sequence)"""
+    """generated sequences scored by BLEU (each against the whole reference set)"""
+    bleu_references: int | None = None
+    """BLEU reference-set size: held-out rows not used as real text (None: all of them)"""
+    self_bleu_size: int = 500
+    """samples Self-BLEU is computed on (capped by bleu_samples and the real held-out rows)"""
     num_show: int = 5
     """decoded samples of each model in summary.json"""
 
@@ -165,46 +178,62 @@ def resume_args(args: Args, given: dict[str, Any]) -> Args:
 
 
 def load_text(args: Args) -> tuple[TextCorpus, str]:
-    """The corpus (tokenized, split, fixed length) and a description of where it came from."""
-    if args.corpus in TASKS:
-        spec = TASKS[args.corpus]
-        lines = task_lines(args.corpus, args.source)
-        char = spec.char if args.char is None else args.char
-        seq_len = args.seq_len or spec.seq_len
-        where = f"task {args.corpus} ({spec.source})"
-    else:
-        lines = read_lines(args.corpus)
-        char = bool(args.char)
-        seq_len = args.seq_len
-        where = f"file {args.corpus}"
-    if args.max_lines is not None and args.max_lines < len(lines):
-        keep = torch.randperm(len(lines), generator=torch.Generator().manual_seed(args.seed))[: args.max_lines]
-        lines = [lines[i] for i in sorted(keep.tolist())]
-    if seq_len is None and max(len(tokenize(s, char=char)) for s in lines) >= 40:
-        seq_len = 40  # longer lines are truncated; None lets build_corpus take the longest (+1 for <end>)
-    corpus = build_corpus(lines, char=char, seq_len=seq_len, test_size=args.test_size, seed=args.seed)
-    return corpus, where
+    """The corpus (tokenized, split, fixed length) and a description of where it came from (a warning says how
+    many lines are cut at T)."""
+    return load_task_corpus(args.corpus, source=args.source, char=args.char, seq_len=args.seq_len,
+                            max_lines=args.max_lines, test_size=args.test_size, seed=args.seed)
 
 
-def evaluate(generator: Generator, corpus: TextCorpus, refs: BleuReference, args: Args, music: bool) -> dict[str, Any]:
-    """BLEU-2..4 vs the test set, Self-BLEU-4, NLL-test (and pitch MSE for music) of ``bleu_samples`` samples."""
-    ids = generator.sample_batches(args.bleu_samples, row_seeds=streams.row_seeds(
-        args.seed, "text_eval", rows=args.bleu_samples, device=generator.device))
-    hyps = corpus.decode(ids)
-    out: dict[str, Any] = {f"bleu{n}": refs.bleu(hyps, n) for n in (2, 3, 4)}
-    out["self_bleu4"] = self_bleu(hyps[:500], 4) if len(hyps) >= 2 else float("nan")
-    out["nll_test"] = nll_test(generator, corpus.test)
-    if music:
-        from seqgan_env.text.music import pitch_mse
+@dataclass
+class Scoring:
+    """What every row is scored against: the BLEU references, the real held-out rows and the sizes."""
 
-        def keys(seqs: list[list[str]]) -> list[list[int]]:  # fixed-length windows only (no <end> in music)
-            return [[int(t) for t in s] for s in seqs if len(s) == corpus.seq_len and all(t.isdigit() for t in s)]
+    corpus: TextCorpus
+    references: BleuReference
+    reference_ids: torch.Tensor
+    real_ids: torch.Tensor
+    self_bleu_size: int
+    music: bool
 
-        gen_keys = keys(hyps)  # samples with a special token (<pad>/<start>) inside are left out of the MSE
-        out["pitch_mse"] = pitch_mse(gen_keys, keys(corpus.test_references())) if gen_keys else float("nan")
-        out["pitch_mse_fraction_scored"] = len(gen_keys) / len(hyps)
-    out["samples"] = [corpus.vocab.decode_text(row) for row in ids[: args.num_show].tolist()]
-    return out
+    @classmethod
+    def build(cls, corpus: TextCorpus, args: Args) -> Scoring:
+        refs, real = text_reference_split(corpus.test, num_real=args.bleu_samples,
+                                          num_references=args.bleu_references, seed=args.seed)
+        size = min(args.self_bleu_size, args.bleu_samples, real.shape[0])
+        return cls(corpus, BleuReference(corpus.decode(refs), 4), refs, real, size, args.corpus == "music")
+
+    def sizes(self) -> dict[str, int]:
+        return {"bleu_references": self.reference_ids.shape[0], "real_heldout_rows": self.real_ids.shape[0],
+                "self_bleu_size": self.self_bleu_size}
+
+    def score(self, ids: torch.Tensor, out_dir: Path, name: str, num_show: int,
+              generator: Generator | None = None) -> dict[str, Any]:
+        """BLEU-2..4, Self-BLEU-4, NLL-test (of ``generator``) and, for music, pitch MSE of the rows ``ids``; every
+        row decoded goes to ``out_dir/samples_<name>.txt``."""
+        corpus = self.corpus
+        hyps = corpus.decode(ids)
+        out: dict[str, Any] = text_scores(hyps, self.references, self_bleu_size=self.self_bleu_size)
+        out["nll_test"] = nll_test(generator, corpus.test) if generator is not None else float("nan")
+        if self.music:
+            from seqgan_env.text.music import pitch_mse
+
+            def keys(seqs: list[list[str]]) -> list[list[int]]:  # fixed-length windows only (no <end> in music)
+                return [[int(t) for t in s] for s in seqs if len(s) == corpus.seq_len and all(t.isdigit() for t in s)]
+
+            gen_keys = keys(hyps)  # samples with a special token (<pad>/<start>) inside are left out of the MSE
+            ref_keys = keys(corpus.decode(self.reference_ids))
+            out["pitch_mse"] = pitch_mse(gen_keys, ref_keys) if gen_keys and ref_keys else float("nan")
+            out["pitch_mse_fraction_scored"] = len(gen_keys) / len(hyps)
+        text = corpus.decode_text(ids)
+        atomic_write(out_dir / f"samples_{name}.txt", lambda fh: fh.write("\n".join(text) + "\n"), mode="w")
+        out["samples"] = text[:num_show]
+        return out
+
+    def score_generator(self, generator: Generator, args: Args, out_dir: Path, name: str) -> dict[str, Any]:
+        """:meth:`score` of ``bleu_samples`` samples of the stream ``(seed, "text_eval")``: the same stream as
+        ``examples/evaluate.py`` at temperature 1, and the same for every model."""
+        ids = sample_rows(generator, range(args.bleu_samples), seed=args.seed, stream="text_eval")
+        return self.score(ids, out_dir, name, args.num_show, generator)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
@@ -240,8 +269,9 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
     corpus, where = load_text(args)
     if main_rank:
         corpus.vocab.save(out / "vocab.json")
-    refs = BleuReference(corpus.test_references(), 4)
-    say(f"corpus: {where}; train {tuple(corpus.train.shape)}, test {tuple(corpus.test.shape)}, "
+    scoring = Scoring.build(corpus, args)
+    say(f"corpus: {where}; train {tuple(corpus.train.shape)}, test {tuple(corpus.test.shape)} "
+        f"({scoring.reference_ids.shape[0]} BLEU references, {scoring.real_ids.shape[0]} real held-out rows), "
         f"vocabulary {len(corpus.vocab)}, char={corpus.char}", flush=True)
 
     # ---- models: the generator's start token is the vocabulary's reserved <start>
@@ -255,19 +285,19 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
         mle_epochs=args.mle_epochs, d_pretrain_rounds=args.d_pretrain_rounds, d_pretrain_epochs=args.d_pretrain_epochs,
         adv_rounds=args.adv_rounds, g_steps=1, d_steps=args.d_steps, d_epochs=args.d_epochs,
         num_negatives=args.num_negatives, eval_every=max(1, args.adv_rounds // 4), eval_samples=256,
-        d_eval_samples=min(256, corpus.test.shape[0]), checkpoint_every=5, baseline_epochs=0,
+        d_eval_samples=min(256, corpus.test.shape[0]), checkpoint_every=5, baseline_epochs=args.baseline_epochs,
     )
-    # A text corpus has no oracle: the trainer's "nll_oracle" is scored by G itself (its entropy per token).
+    # A text corpus has no oracle (None): metrics.csv's nll_self column holds G's NLL of its own samples.
     result_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
     trainer = AdversarialTrainer(
-        agent, discriminator, generator, OracleData(train=corpus.train, test=corpus.test), schedule=schedule,
+        agent, discriminator, None, OracleData(train=corpus.train, test=corpus.test), schedule=schedule,
         mle=MLEConfig(epochs=args.mle_epochs), seed=args.seed, out_dir=out / "trainer", progress=args.progress,
         tensorboard=False, extra_config={"text_args": result_args}, parallel=parallel,
+        sample_decoder=corpus.decode_text, num_show=args.num_show,
     )
     if args.resume is not None:
         trainer.load_checkpoint(out / "trainer")
         say(f"resumed at phase {trainer.phase}, unit {trainer.index}", flush=True)
-    music = args.corpus == "music"
     try:
         # ---- MLE pretraining and D pretraining, then score the MLE generator (once: kept in mle_eval.json)
         if trainer.phase in ("mle", "d_pretrain"):
@@ -279,7 +309,7 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
                 mle = json.loads(mle_file.read_text(encoding="utf-8"))
                 mle.pop("nonfinite", None)
             elif trainer.phase == "adversarial" and trainer.index == 0:
-                mle = evaluate(generator, corpus, refs, args, music=music)
+                mle = scoring.score_generator(generator, args, out, "mle")
                 save_text_checkpoint(out / "mle.pt", generator, corpus.vocab, {"stage": "mle", "args": result_args})
                 write_json(mle_file, mle, ensure_ascii=False)
                 mle = json.loads(mle_file.read_text(encoding="utf-8"))  # as a resumed run reads it (NaN -> None)
@@ -301,18 +331,37 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
         return None
     if not main_rank:
         return None
-    seqgan = evaluate(generator, corpus, refs, args, music=music)
+    rows: dict[str, dict[str, Any]] = {"mle": mle}
+    rows["seqgan"] = scoring.score_generator(generator, args, out, "seqgan")
     save_text_checkpoint(out / "seqgan.pt", generator, corpus.vocab, {"stage": "seqgan", "args": result_args})
-    print(f"SeqGAN: BLEU-2/3/4 {seqgan['bleu2']:.3f} {seqgan['bleu3']:.3f} {seqgan['bleu4']:.3f}  "
-          f"NLL-test {seqgan['nll_test']:.3f}  ({time.perf_counter() - t_start:.0f} s this invocation)", flush=True)
+    if trainer.baseline_generator is not None:
+        rows["mle_baseline"] = scoring.score_generator(trainer.baseline_generator, args, out, "mle_baseline")
+        save_text_checkpoint(out / "mle_baseline.pt", trainer.baseline_generator, corpus.vocab,
+                             {"stage": "mle_baseline", "args": result_args})
+    rows["real_heldout"] = scoring.score(scoring.real_ids, out, "real_heldout", args.num_show)
+    rows["unigram"] = scoring.score(unigram_samples(corpus.train, args.bleu_samples, seed=args.seed), out,
+                                    "unigram", args.num_show)
+    width = max(len(k) for k in rows)
+
+    def f(v: Any) -> str:
+        return "  n/a" if v is None or v != v else f"{v:.3f}"
+
+    print(f"{'row':<{width}}  BLEU-2  BLEU-3  BLEU-4  Self-BLEU-4  NLL-test", flush=True)
+    for name, r in rows.items():
+        print(f"{name:<{width}}  {f(r['bleu2'])}   {f(r['bleu3'])}   {f(r['bleu4'])}   {f(r['self_bleu4'])}"
+              f"        {f(r['nll_test'])}", flush=True)
+    print(f"({time.perf_counter() - t_start:.0f} s this invocation)", flush=True)
 
     summary = {
         "corpus": where,
         "sizes": {"train": corpus.train.shape[0], "test": corpus.test.shape[0], "seq_len": corpus.seq_len,
-                  "vocab_size": corpus.vocab_size, "char": corpus.char, "bleu_samples": args.bleu_samples},
-        "metric": "mean sentence BLEU of each sample against all test sequences (NLTK method1 smoothing, Texygen)",
-        "mle": mle,
-        "seqgan": seqgan,
+                  "vocab_size": corpus.vocab_size, "char": corpus.char, "bleu_samples": args.bleu_samples}
+        | scoring.sizes(),
+        "metric": "mean sentence BLEU of each sample against the fixed reference set of held-out rows (NLTK method1 "
+                  "smoothing, Texygen); Self-BLEU-4 on the first self_bleu_size rows; real_heldout: held-out "
+                  "sentences not among the references; unigram: tokens drawn independently by frequency",
+        **rows,
+        "budget": trainer.summary()["budget"],
         "timings_s": {k: round(v, 1) for k, v in trainer.elapsed.items()},
         "generator": dataclasses.asdict(gcfg),
         "discriminator_filters": sum(dcfg.num_filters),

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from .. import streams
 from ..config import GeneratorConfig
 from ..files import CorruptFileError, save_checked
 from ..generator import Generator
@@ -91,8 +92,16 @@ def load_text_checkpoint(path: str | Path, *, map_location: str | torch.device =
 
 
 @torch.no_grad()
-def sample_text(generator: Generator, vocab: Vocabulary, num: int, *, seed: int | None = None) -> list[str]:
-    """Sample ``num`` sequences from ``generator`` and decode them to lines of text."""
-    rng = torch.Generator(device=generator.device).manual_seed(seed) if seed is not None else None
-    ids = generator.sample_batches(num, generator=rng)
+def sample_text(
+    generator: Generator, vocab: Vocabulary, num: int, *, seed: int | None = None, temperature: float = 1.0,
+    top_p: float = 1.0,
+) -> list[str]:
+    """Sample ``num`` sequences from ``generator`` at ``temperature`` (and nucleus ``top_p``) and decode them to
+    lines of text. ``seed`` fixes the samples (row b is the same whatever ``num``)."""
+    if seed is not None:
+        ids = generator.sample_batches(num, row_seeds=streams.row_seeds(seed, "text_generate", rows=num,
+                                                                       device=generator.device),
+                                       temperature=temperature, top_p=top_p)
+    else:
+        ids = generator.sample_batches(num, temperature=temperature, top_p=top_p)
     return [vocab.decode_text(row) for row in ids.tolist()]

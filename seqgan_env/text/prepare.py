@@ -19,11 +19,15 @@ package's). When a source is missing the command exits with status 2 and says wh
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
+
 from ..cli import ArgumentParser, run_cli
+from .corpora import TextCorpus, build_corpus, read_lines
 from .sources import (
     INSTALL_HINTS,
     MUSIC_COLLECTIONS,
@@ -32,8 +36,12 @@ from .sources import (
     quatrains,
     speech_sentences,
 )
+from .tokenize import tokenize
 
-__all__ = ["TaskSpec", "TASKS", "task_lines", "prepare", "main"]
+__all__ = ["TaskSpec", "TASKS", "task_lines", "load_task_corpus", "CHAR_CAP", "prepare", "main"]
+
+CHAR_CAP = 40
+"""The longest T :func:`load_task_corpus` picks on its own (longer lines are cut, with a warning)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,49 @@ def task_lines(task: str, source: str | Path | None = None) -> list[str]:
             )
         return quatrains(source)
     raise ValueError(f"unknown task {task!r}; choose one of {sorted(TASKS)}.")
+
+
+def load_task_corpus(
+    corpus: str, *, source: str | None = None, char: bool | None = None, seq_len: int | None = None,
+    max_lines: int | None = None, test_size: float = 0.1, seed: int = 0,
+) -> tuple[TextCorpus, str]:
+    """A task (``speeches``, ``music``, ``poems``) or a text file/folder as a :class:`TextCorpus`, and where it
+    came from (what ``examples/text_train.py`` trains on; ``examples/evaluate.py`` rebuilds it from a run's
+    ``args.json``).
+
+    ``seq_len`` defaults to the task's T, or for a file the longest line + 1 capped at :data:`CHAR_CAP` tokens.
+    ``max_lines`` keeps a seeded random subset. A :class:`UserWarning` says how many lines are longer than T
+    and therefore cut (they lose their ending, and the model learns cut sentences).
+    """
+    if corpus in TASKS:
+        spec = TASKS[corpus]
+        lines = task_lines(corpus, source)
+        char = spec.char if char is None else char
+        seq_len = seq_len or spec.seq_len
+        where = f"task {corpus} ({spec.source})"
+    else:
+        lines = read_lines(corpus)
+        char = bool(char)
+        where = f"file {corpus}"
+    if max_lines is not None and max_lines < len(lines):
+        keep = torch.randperm(len(lines), generator=torch.Generator().manual_seed(seed))[:max_lines]
+        lines = [lines[i] for i in sorted(keep.tolist())]
+    lengths = [len(tokenize(s, char=char)) for s in lines]
+    capped = False
+    if seq_len is None and max(lengths) >= CHAR_CAP:
+        seq_len, capped = CHAR_CAP, True  # None lets build_corpus take the longest (+1 for <end>)
+    if seq_len is not None:
+        cut = sum(n > seq_len for n in lengths)
+        if cut:
+            why = (f"the automatic length is capped at {CHAR_CAP} tokens (the longest line has {max(lengths)})"
+                   if capped else f"T={seq_len}")
+            warnings.warn(
+                f"{cut:,} of {len(lines):,} lines ({100 * cut / len(lines):.1f} %) are longer than {seq_len} tokens "
+                f"and are cut to their first {seq_len} ({why}); the model learns the cut lines. Pass --seq-len N "
+                "to keep more of them (longer T costs time), or --max-lines to subsample.",
+                UserWarning, stacklevel=2,
+            )
+    return build_corpus(lines, char=char, seq_len=seq_len, test_size=test_size, seed=seed), where
 
 
 def prepare(task: str, out: str | Path, source: str | Path | None = None) -> dict[str, object]:

@@ -3,6 +3,7 @@
 import csv
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -246,3 +247,11 @@ def test_runs_write_loadable_generators_and_d_accuracies(ot, tmp_path):
             assert 0.0 <= float(r["d_train_acc"]) <= 1.0 and 0.0 <= float(r["d_heldout_acc"]) <= 1.0, r
         else:
             assert r["d_train_acc"] == "" and r["d_heldout_acc"] == ""
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    last_adv = [r for r in rows if r["phase"] == "adversarial"][-1]
+    assert summary["discriminator_accuracy"]["adversarial"]["heldout"] == float(last_adv["d_heldout_acc"])
+    # nll_self: G's NLL of its own samples, beside the oracle's NLL of the same samples
+    for r in rows:
+        if r["phase"] in ("mle", "adversarial", "mle_baseline"):
+            assert 0.0 < float(r["nll_self"]) < math.log(50) + 0.5 and float(r["nll_oracle"]) > 0
+    assert summary["seqgan_nll_self"] == float(last_adv["nll_self"])

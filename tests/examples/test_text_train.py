@@ -67,8 +67,10 @@ def test_resume_of_a_text_run_is_exact(tmp_path, capsys):
     assert tt.main([*base, "--out", str(tmp_path / "part"), "--stop-after-rounds", "1"]) is None
     assert not (tmp_path / "part" / "summary.json").exists() and (tmp_path / "part" / "mle.pt").is_file()
     resumed = tt.main(["--resume", str(tmp_path / "part")])
-    for stage in ("mle", "seqgan"):
+    for stage in ("mle", "seqgan", "mle_baseline", "real_heldout", "unigram"):
         assert resumed[stage] == full[stage], stage  # every score and sample equals the uninterrupted run's
+    samples = (tmp_path / "part" / "trainer" / "samples.jsonl").read_text().splitlines()
+    assert samples == (tmp_path / "full" / "trainer" / "samples.jsonl").read_text().splitlines()
     assert load_text_checkpoint(tmp_path / "part" / "seqgan.pt").meta["stage"] == "seqgan"
     capsys.readouterr()
     assert tt.cli(["--resume", str(tmp_path / "part"), "--seed", "4"]) == 2
@@ -118,3 +120,43 @@ def test_torchrun_two_ranks_match_one_process(tmp_path):
     for stage in ("mle", "seqgan"):
         assert abs(one[stage]["nll_test"] - two[stage]["nll_test"]) < 1e-3, stage
         assert one[stage]["samples"] == two[stage]["samples"], stage
+
+
+def test_text_run_reports_baseline_real_text_and_unigram_rows(tmp_path, capsys):
+    """Five rows scored the same way; references and real rows disjoint and counted; samples dumped; the trainer's
+    self-NLL column named so; lines cut at T warned about."""
+    import csv
+    import warnings
+
+    import pytest
+
+    tt = _example()
+    corpus = _lines_file(tmp_path / "lines.txt", n=200)
+    with pytest.warns(UserWarning, match=r"lines \(.*%\) are longer than 5 tokens and are cut"):
+        s = tt.main(["--corpus", str(corpus), "--preset", "tiny", "--seed", "0", "--seq-len", "5", "--test-size",
+                     "0.2", "--out", str(tmp_path / "run")])
+    rows = ("mle", "seqgan", "mle_baseline", "real_heldout", "unigram")
+    for name in rows:
+        r = s[name]
+        assert 0.0 <= r["bleu4"] <= r["bleu2"] <= 1.0 and r["self_bleu_size"] == s["sizes"]["self_bleu_size"], name
+        assert len((tmp_path / "run" / f"samples_{name}.txt").read_text().splitlines()) == (
+            s["sizes"]["real_heldout_rows"] if name == "real_heldout" else 20)
+    # 40 held-out rows: 20 real (bleu_samples of the tiny preset), the other 20 are the references
+    assert s["sizes"]["real_heldout_rows"] == 20 and s["sizes"]["bleu_references"] == 20
+    assert s["real_heldout"]["nll_test"] is None and s["mle_baseline"]["nll_test"] > 0
+    assert s["budget"]["baseline_epochs"] == 2  # one MLE epoch per adversarial round (tiny: 2 rounds)
+    assert s["unigram"]["bleu2"] < s["real_heldout"]["bleu2"]
+    assert load_text_checkpoint(tmp_path / "run" / "mle_baseline.pt").meta["stage"] == "mle_baseline"
+    with open(tmp_path / "run" / "trainer" / "metrics.csv") as fh:
+        metrics = list(csv.DictReader(fh))
+    assert all(r["nll_oracle"] == "" for r in metrics)
+    assert all(float(r["nll_self"]) > 0 for r in metrics if r["phase"] in ("mle", "adversarial", "mle_baseline"))
+    log = [json.loads(line) for line in (tmp_path / "run" / "trainer" / "samples.jsonl").read_text().splitlines()]
+    assert {e["phase"] for e in log} == {"mle", "adversarial", "mle_baseline"} and all(len(e["samples"]) == 3
+                                                                                     for e in log)
+    # no warning when nothing is cut; --baseline-epochs 0 turns the baseline off
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        s0 = tt.main(["--corpus", str(corpus), "--preset", "tiny", "--baseline-epochs", "0", "--out",
+                      str(tmp_path / "nob")])
+    assert "mle_baseline" not in s0 and not (tmp_path / "nob" / "mle_baseline.pt").exists()

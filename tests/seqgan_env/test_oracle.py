@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from seqgan_env.config import GeneratorConfig
+from seqgan_env.evaluation import nll_oracle, sequence_nll
 from seqgan_env.generator import Generator
-from seqgan_env.metrics import nll_oracle, sequence_nll
 from seqgan_env.oracle import (
     ORACLE_KEYS,
     REFERENCE_ORACLE_SHA256,

@@ -6,8 +6,8 @@ import torch
 from seqgan_env.config import DataConfig, DiscriminatorConfig, GeneratorConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
+from seqgan_env.evaluation import nll_oracle, nll_test
 from seqgan_env.generator import Generator
-from seqgan_env.metrics import nll_oracle, nll_test
 from seqgan_env.oracle import random_oracle
 from seqgan_env.training import (
     NonFiniteLossError,

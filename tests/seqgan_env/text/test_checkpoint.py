@@ -56,3 +56,20 @@ def test_generate_cli(tmp_path, capsys):
     assert out.read_text().splitlines() == sample_text(g, corpus.vocab, 3, seed=0)
     assert generate.main(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
     assert capsys.readouterr().err.startswith("error: no checkpoint at")
+
+
+def test_generate_cli_temperature_and_top_p(tmp_path, capsys):
+    corpus = _corpus()
+    g = Generator(GeneratorConfig(emb_dim=4, hidden_dim=5, init_std=1.0, **corpus.generator_config_kwargs()), seed=2)
+    save_text_checkpoint(tmp_path / "g.pt", g, corpus.vocab)
+    ck = str(tmp_path / "g.pt")
+    assert generate.main(["--checkpoint", ck, "--num", "30", "--seed", "1", "--temperature", "0.3"]) == 0
+    cold = capsys.readouterr().out.splitlines()
+    assert cold == sample_text(g, corpus.vocab, 30, seed=1, temperature=0.3)
+    assert cold != sample_text(g, corpus.vocab, 30, seed=1)  # the temperature reaches the sampler
+    assert generate.main(["--checkpoint", ck, "--num", "30", "--seed", "1", "--top-p", "0.5"]) == 0
+    assert capsys.readouterr().out.splitlines() == sample_text(g, corpus.vocab, 30, seed=1, top_p=0.5)
+    for bad in (["--temperature", "0"], ["--top-p", "1.5"], ["--temperature", "nan"]):
+        assert generate.main(["--checkpoint", ck, *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --") and err.count("\n") == 1, err
