@@ -1,6 +1,6 @@
 """Generator agents and the adversarial trainer (import as ``seqgan_env.agents``).
 
-* :class:`GeneratorAgent`: the protocol an agent implements (``generator``, ``make_reward_fn``,
+* :class:`GeneratorAgent`: the protocol an agent implements (``generator``, ``make_rollout_reward``,
   ``generator_step``, ``state_dict``/``load_state_dict``).
 * :class:`ReinforceAgent` / :class:`ReinforceConfig`: the paper's policy gradient.
 * :class:`AdversarialTrainer` / :class:`ScheduleConfig`: MLE pretraining, D pretraining, adversarial rounds, an

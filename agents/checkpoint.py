@@ -50,6 +50,15 @@ def read_checkpoint(path: str | os.PathLike[str], phases: tuple[str, ...]) -> di
     return state
 
 
+def upgrade_fingerprint(fp: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint fingerprint with the names of this version (``schedule.batch_size`` became
+    ``schedule.d_batch_size``), so runs saved before a rename still resume."""
+    sched = fp.get("schedule")
+    if isinstance(sched, dict) and "batch_size" in sched and "d_batch_size" not in sched:
+        fp["schedule"] = {("d_batch_size" if k == "batch_size" else k): v for k, v in sched.items()}
+    return fp
+
+
 def without_lr(config: Any) -> Any:
     """A config dict without its ``lr`` (learning rates may change on resume; see ``set_learning_rates``)."""
     return {k: v for k, v in config.items() if k != "lr"} if isinstance(config, dict) else config

@@ -26,12 +26,13 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from seqgan_env._compat import alias_method
 from seqgan_env.config import warn_if_large_lr
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator, check_tokens, row_seeds_for, token_log_probs
 from seqgan_env.parallel import Parallel
 from seqgan_env.rewards import RolloutReward
-from seqgan_env.training import NonFiniteLossError, make_generator_optimizer
+from seqgan_env.updates import NonFiniteLossError, make_generator_optimizer
 
 __all__ = ["ReinforceConfig", "ReinforceAgent"]
 
@@ -114,7 +115,9 @@ class ReinforceAgent:
         self.model, self.parallel = model, parallel
 
     # ------------------------------------------------------------------ protocol
-    def make_reward_fn(self, discriminator: Discriminator) -> RolloutReward:
+    make_reward_fn = alias_method("ReinforceAgent", "make_reward_fn", "make_rollout_reward")
+
+    def make_rollout_reward(self, discriminator: Discriminator) -> RolloutReward:
         """A :class:`RolloutReward` over this agent's generator with its N, rollout policy and backend."""
         c = self.config
         score_fn = None
@@ -128,7 +131,7 @@ class ReinforceAgent:
         )
 
     @torch.no_grad()
-    def sample_scored(self, reward_fn: RolloutReward, rng: torch.Generator) -> tuple[Tensor, Tensor]:
+    def sample_scored(self, rollout_reward: RolloutReward, rng: torch.Generator) -> tuple[Tensor, Tensor]:
         """Draw one seed per sequence of the global batch from ``rng``, then sample this rank's block of sequences
         from G with its seeds and score their Q_t by rollouts keyed by the same seeds (prefix length and rollout
         index keep the streams apart). Returns ``tokens`` (b, T) long and ``q`` (b, T) float for the block (the
@@ -137,17 +140,17 @@ class ReinforceAgent:
         seeds = row_seeds_for(self.config.batch_size, generator=rng, device=g.device)
         lo, hi = self.parallel.shard(self.config.batch_size)
         tokens = g.sample(hi - lo, row_seeds=seeds[lo:hi])  # (b, T)
-        return tokens, reward_fn.q_values(tokens, row_seeds=seeds[lo:hi])  # (b, T)
+        return tokens, rollout_reward.q_values(tokens, row_seeds=seeds[lo:hi])  # (b, T)
 
-    def generator_step(self, reward_fn: RolloutReward, rng: torch.Generator) -> dict[str, float]:
+    def generator_step(self, rollout_reward: RolloutReward, rng: torch.Generator) -> dict[str, float]:
         """Sample B sequences from G (seeds from ``rng``), score Q_t by rollouts, take one policy-gradient step.
 
         The step is a deterministic function of ``rng``'s state. After the step the delayed rollout policy (if any)
         is moved towards G.
         """
-        tokens, q = self.sample_scored(reward_fn, rng)
+        tokens, q = self.sample_scored(rollout_reward, rng)
         metrics = self.update(tokens, q, global_batch=self.config.batch_size)
-        reward_fn.update_rollout_policy()
+        rollout_reward.update_rollout_policy()
         return metrics
 
     @torch.no_grad()

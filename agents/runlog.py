@@ -17,7 +17,7 @@ from seqgan_env.files import atomic_write
 __all__ = ["METRIC_COLUMNS", "RunLog", "plot_learning_curve"]
 
 METRIC_COLUMNS: tuple[str, ...] = (
-    "phase", "step", "epoch", "nll_oracle", "nll_test", "nll_self", "d_loss", "d_acc", "g_reward", "d_train_acc",
+    "phase", "step", "epoch", "nll_oracle", "nll_test", "nll_self", "d_loss", "d_acc", "d_fake_score", "d_train_acc",
     "d_heldout_acc", "seconds",
 )
 
@@ -71,7 +71,7 @@ class RunLog:
             self.scalars(f"nll_oracle_{curve}", {"nll_oracle": full["nll_oracle"]}, int(full["epoch"]))
             self.scalars(f"nll_test_{curve}", {"nll_test": full["nll_test"]}, int(full["epoch"]))
             self.scalars(f"nll_self_{curve}", {"nll_self": full["nll_self"]}, int(full["epoch"]))
-        self.scalars(full["phase"], {k: full[k] for k in ("d_loss", "d_acc", "g_reward", "d_train_acc",
+        self.scalars(full["phase"], {k: full[k] for k in ("d_loss", "d_acc", "d_fake_score", "d_train_acc",
                                                             "d_heldout_acc")}, int(full["step"]))
         return full
 

@@ -43,6 +43,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import configure_logger
 from torch import Tensor
 
+from seqgan_env._compat import alias_property, renamed_kwarg
 from seqgan_env.config import GeneratorConfig
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator, row_seeds_for
@@ -62,7 +63,7 @@ class ReinforceAlgorithm:
         discriminator: D_phi, read live by the rollout reward (a callback may retrain it).
         config: REINFORCE options (paper defaults: B = 64, N = 16, Adam 0.01, clip 5, sum loss, no baseline).
         env: optional SB3 VecEnv (e.g. :class:`~seqgan_env.agents.sb3.SB3VecEnvAdapter`) for callbacks.
-        reward_fn: optional reward; default ``agent.make_reward_fn(discriminator)``.
+        rollout_reward: optional reward; default ``agent.make_rollout_reward(discriminator)``.
         seed: seeds the torch generator all sampling draws from (checkpointed).
         tensorboard_log: folder for TensorBoard logs (as SB3's argument).
         verbose: 0 silent, 1 logs to stdout (as SB3).
@@ -75,14 +76,17 @@ class ReinforceAlgorithm:
         config: ReinforceConfig | None = None,
         *,
         env: Any = None,
-        reward_fn: RolloutReward | None = None,
+        rollout_reward: RolloutReward | None = None,
         seed: int = 0,
         tensorboard_log: str | None = None,
         verbose: int = 0,
+        reward_fn: RolloutReward | None = None,
     ) -> None:
         self.agent = ReinforceAgent(generator, config)
         self.discriminator = discriminator
-        self.reward_fn = reward_fn if reward_fn is not None else self.agent.make_reward_fn(discriminator)
+        rollout_reward = renamed_kwarg("ReinforceAlgorithm", "reward_fn", reward_fn, "rollout_reward", rollout_reward)
+        self.rollout_reward = rollout_reward if rollout_reward is not None else \
+            self.agent.make_rollout_reward(discriminator)
         self.env = env
         self.seed = seed
         self.rng = torch.Generator(device=generator.device).manual_seed(seed)
@@ -139,6 +143,8 @@ class ReinforceAlgorithm:
     def sample_sequences(self, num: int, *, seed: int = 0) -> Tensor:
         """``num`` sequences (num, T) from G with row seeds derived from ``seed`` (the training RNG is untouched)."""
         return self.generator.sample_batches(num, 1024, seed=seed).cpu()
+
+    reward_fn = alias_property("ReinforceAlgorithm", "reward_fn", "rollout_reward")
 
     @torch.no_grad()
     def predict(
@@ -220,7 +226,7 @@ class ReinforceAlgorithm:
         stop = False
         while self.num_timesteps < self._total_timesteps and not stop:
             callback.on_rollout_start()
-            tokens, q = self.agent.sample_scored(self.reward_fn, self.rng)  # (B, T) each
+            tokens, q = self.agent.sample_scored(self.rollout_reward, self.rng)  # (B, T) each
             for t in range(seq_len):
                 self.num_timesteps += b
                 callback.update_locals(self._rollout_locals(tokens, q, t))
@@ -231,7 +237,7 @@ class ReinforceAlgorithm:
                 break
             callback.on_rollout_end()
             metrics = self.agent.update(tokens, q)
-            self.reward_fn.update_rollout_policy()
+            self.rollout_reward.update_rollout_policy()
             iteration += 1
             if log_interval and iteration % log_interval == 0:
                 self.logger.record("time/iterations", iteration, exclude="tensorboard")

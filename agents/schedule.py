@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from seqgan_env._compat import renamed_field
+
 __all__ = ["ScheduleConfig", "PHASES"]
 
 PHASES: tuple[str, ...] = ("mle", "d_pretrain", "adversarial", "mle_baseline", "done")
 
 
+@renamed_field("batch_size", "d_batch_size")
 @dataclass(frozen=True)
 class ScheduleConfig:
     """The adversarial schedule (defaults: the paper / reference code).
@@ -37,9 +40,10 @@ class ScheduleConfig:
         eval_every: evaluate after unit i when i % eval_every == 0 and after the last unit (5).
         num_negatives: generated negatives per D training call; None means the training-set size (paper). D sees
             as many positives: the whole training set when num_negatives >= its size, else a fresh random subset.
-        batch_size: D batch size (64). (G's MLE batch is ``MLEConfig.batch_size``, the PG batch the agent's.)
+        d_batch_size: the discriminator's batch size (64). (G's MLE batch is ``MLEConfig.batch_size``, the PG
+            batch the agent's.) ``batch_size`` is its deprecated former name.
         eval_samples: generated sequences scored for NLL-oracle (9,984 = 156 x 64, reference code).
-        d_eval_samples: generated and held-out real sequences for the d_loss/d_acc/g_reward columns.
+        d_eval_samples: generated and held-out real sequences for the d_loss/d_acc/d_fake_score columns.
         checkpoint_every: write a checkpoint every this many units of any phase (and at phase changes).
         baseline_epochs: MLE-only baseline epochs; None means ``adv_rounds`` (the same x-axis budget); 0 skips it.
     """
@@ -53,7 +57,7 @@ class ScheduleConfig:
     d_epochs: int = 3
     eval_every: int = 5
     num_negatives: int | None = None
-    batch_size: int = 64
+    d_batch_size: int = 64
     eval_samples: int = 9_984
     d_eval_samples: int = 1_024
     checkpoint_every: int = 5
@@ -64,7 +68,7 @@ class ScheduleConfig:
                      "d_epochs"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0.")
-        for name in ("eval_every", "batch_size", "eval_samples", "d_eval_samples", "checkpoint_every"):
+        for name in ("eval_every", "d_batch_size", "eval_samples", "d_eval_samples", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
         if self.num_negatives is not None and self.num_negatives < 1:

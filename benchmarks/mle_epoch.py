@@ -18,7 +18,7 @@ from seqgan_env.data import make_oracle_data
 from seqgan_env.evaluation import nll_oracle
 from seqgan_env.generator import Generator
 from seqgan_env.oracle import make_oracle
-from seqgan_env.training import make_generator_optimizer, mle_epoch
+from seqgan_env.updates import make_generator_optimizer, mle_epoch
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from seqgan_env.data import make_oracle_data
 from seqgan_env.generator import Generator
 from seqgan_env.presets import PRESETS
 from seqgan_env.rewards import RolloutReward
-from seqgan_env.training import NonFiniteLossError
+from seqgan_env.updates import NonFiniteLossError
 
 
 class TerminalRewardAgent:
@@ -30,12 +30,12 @@ class TerminalRewardAgent:
         self.generator, self.batch_size, self.baseline = generator, batch_size, 0.5
         self.optimizer = torch.optim.Adam(generator.trainable_parameters(), lr=lr)
 
-    def make_reward_fn(self, discriminator: Discriminator) -> RolloutReward:
+    def make_rollout_reward(self, discriminator: Discriminator) -> RolloutReward:
         return RolloutReward(self.generator, discriminator, num_rollouts=1, backend="torch")  # only .score is used
 
-    def generator_step(self, reward_fn: RolloutReward, rng: torch.Generator) -> dict[str, float]:
+    def generator_step(self, rollout_reward: RolloutReward, rng: torch.Generator) -> dict[str, float]:
         tokens = self.generator.sample(self.batch_size, generator=rng)  # (B, T), all randomness from rng
-        reward = reward_fn.score(tokens)  # (B,) D(Y), no dropout
+        reward = rollout_reward.score(tokens)  # (B,) D(Y), no dropout
         advantage = reward - self.baseline
         loss = -(advantage * self.generator.log_probs(tokens).sum(dim=1)).mean()
         if not torch.isfinite(loss):  # the protocol: stop on NaN/inf so the trainer keeps its last good checkpoint

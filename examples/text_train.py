@@ -34,12 +34,11 @@ rollouts, a D with a quarter of the paper's filters), ``paper`` (the paper's sch
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,30 +46,27 @@ import torch
 
 from seqgan_env import streams
 from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig, TrainingStopped
-from seqgan_env.cli import ArgumentParser, UsageError, run_cli
-from seqgan_env.config import DiscriminatorConfig, GeneratorConfig, MLEConfig
-from seqgan_env.data import OracleData
+from seqgan_env.cli import ConfigCLI, Section, UsageError, run_cli
+from seqgan_env.config import DiscriminatorOptions, GeneratorConfig, MLEConfig
+from seqgan_env.data import SequenceData
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.evaluation import nll_test, sample_rows, text_reference_split, text_scores, unigram_samples
 from seqgan_env.files import RunLock, atomic_write, check_output_dir, write_json
 from seqgan_env.generator import Generator
 from seqgan_env.parallel import Parallel
+from seqgan_env.presets import example_presets
 from seqgan_env.text.bleu import BleuReference
 from seqgan_env.text.checkpoint import save_text_checkpoint
 from seqgan_env.text.corpora import TextCorpus
-from seqgan_env.text.prepare import load_task_corpus
+from seqgan_env.text.prepare import CorpusConfig
 
 
 @dataclass
-class Args:
-    corpus: str = "speeches"
-    """speeches | music | poems | a text file or folder (one sequence per line)"""
-    source: str | None = None
-    """where a task's data is (poems: the unpacked chinese-poetry quantangshi folder); default: the installed package"""
-    char: bool | None = None
-    """tokenize by character (default: poems yes, the others no)"""
+class RunArgs:
+    """What the run is and where it goes."""
+
     preset: str = "quick"
-    """tiny | quick | paper"""
+    """tiny | quick | paper (seqgan_env.presets.EXAMPLE_PRESETS["text_train"])"""
     out: str = "runs/text"
     """output directory"""
     resume: str | None = None
@@ -79,33 +75,16 @@ class Args:
     """stop (with a checkpoint) after this many adversarial rounds; continue later with --resume"""
     seed: int = 0
     """seeds the split, the models, the trainer and the evaluation samples"""
-    seq_len: int | None = None
-    """fixed length T (default: the task's, or for a file the longest line + 1, at most 40)"""
-    max_lines: int | None = None
-    """use only this many sequences (a seeded random subset; None: all)"""
-    test_size: float = 0.1
-    """held-out fraction (the BLEU references)"""
     threads: int | None = None
     """torch.set_num_threads"""
     progress: bool = False
     """tqdm progress bars"""
-    # ---- sizes and schedule (set by the preset)
-    emb_dim: int = 32
-    hidden_dim: int = 32
-    d_filter_scale: float = 1.0
-    """multiplies the paper's filter counts (1.0 = 1,720 filters)"""
-    mle_epochs: int = 120
-    d_pretrain_rounds: int = 50
-    d_pretrain_epochs: int = 3
-    adv_rounds: int = 200
-    d_steps: int = 5
-    d_epochs: int = 3
-    num_negatives: int | None = None
-    """negatives (and as many positives) per D training call; None = the training-set size"""
-    num_rollouts: int = 16
-    pg_batch_size: int = 64
-    baseline_epochs: int | None = None
-    """epochs of the MLE-only baseline (None: one per adversarial round, the same budget; 0: no baseline)"""
+
+
+@dataclass
+class EvalArgs:
+    """How the rows are scored."""
+
     bleu_samples: int = 1000
     """generated sequences scored by BLEU (each against the whole reference set)"""
     bleu_references: int | None = None
@@ -113,22 +92,41 @@ class Args:
     self_bleu_size: int = 500
     """samples Self-BLEU is computed on (capped by bleu_samples and the real held-out rows)"""
     num_show: int = 5
-    """decoded samples of each model in summary.json"""
+    """decoded samples of each row in summary.json"""
 
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {},
-    # quick: the paper's G (emb 32, hidden 32) and PG step (batch 64, Adam 0.01, sum loss); MLE 120 -> 30 epochs;
-    # D with 1/4 of the filters, pretrained 5 rounds x 2 epochs on 1,024 negatives; 20 adversarial rounds of
-    # 1 PG step with N = 8 rollouts and 1 x 2 D epochs on 1,024 negatives; BLEU on 500 samples.
-    "quick": dict(mle_epochs=30, d_filter_scale=0.25, d_pretrain_rounds=5, d_pretrain_epochs=2, adv_rounds=20,
-                  d_steps=1, d_epochs=2, num_negatives=1024, num_rollouts=8, bleu_samples=500),
-    # tiny: seconds, for tests.
-    "tiny": dict(emb_dim=16, hidden_dim=16, d_filter_scale=0.05, mle_epochs=2, d_pretrain_rounds=1,
-                 d_pretrain_epochs=1, adv_rounds=2, d_steps=1, d_epochs=1, num_negatives=64, num_rollouts=2,
-                 pg_batch_size=8, bleu_samples=20, num_show=3),
-}
+@dataclass
+class Args:
+    """The arguments: one typed config per concern (the library's dataclasses where there is one)."""
 
+    run: RunArgs
+    task: CorpusConfig
+    generator: GeneratorConfig  # emb_dim, hidden_dim (the corpus fixes V and T)
+    discriminator: DiscriminatorOptions  # d_filter_scale
+    schedule: ScheduleConfig
+    agent: ReinforceConfig  # num_rollouts, pg_batch_size
+    evaluation: EvalArgs
+
+
+SECTIONS = [
+    Section("run", RunArgs, title="run"),
+    Section("task", CorpusConfig, title="corpus (CorpusConfig)"),
+    Section("generator", GeneratorConfig, include=("emb_dim", "hidden_dim"), title="generator (GeneratorConfig)"),
+    Section("discriminator", DiscriminatorOptions, prefix="d_", include=("filter_scale",),
+            title="discriminator (DiscriminatorOptions)"),
+    Section("schedule", ScheduleConfig, include=("mle_epochs", "d_pretrain_rounds", "d_pretrain_epochs",
+                                                  "adv_rounds", "d_steps", "d_epochs", "num_negatives",
+                                                  "baseline_epochs"), title="schedule (ScheduleConfig)"),
+    Section("agent", ReinforceConfig, include=("num_rollouts", "batch_size"), rename={"batch_size": "pg_batch_size"},
+            title="REINFORCE (ReinforceConfig)"),
+    Section("evaluation", EvalArgs, title="evaluation"),
+]
+
+#: ``--preset NAME`` -> flag values: one row of the task-size and budget tables of :mod:`seqgan_env.presets`.
+PRESETS: dict[str, dict[str, Any]] = example_presets("text_train")
+
+CLI = ConfigCLI(Args, SECTIONS, PRESETS, default_preset="quick", description=__doc__.split("\n")[0],
+                choices={"preset": sorted(PRESETS)})
 
 #: Flags that may differ on --resume (they do not change the result).
 RESUME_FREE = {"resume", "out", "stop_after_rounds", "threads", "progress"}
@@ -136,29 +134,13 @@ RESUME_FREE = {"resume", "out", "stop_after_rounds", "threads", "progress"}
 
 def parse_args(argv: list[str] | None = None) -> tuple[Args, dict[str, Any]]:
     """Args = defaults <- preset <- the flags given (``--kebab-case``, one per field); also the flags given."""
-    p = ArgumentParser(description=__doc__.split("\n")[0])
-    for f in fields(Args):
-        flag = "--" + f.name.replace("_", "-")
-        if f.name in ("char", "progress"):
-            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
-            continue
-        t = str(f.type)
-        conv: Any = int if "int" in t else float if "float" in t else str
-        if "None" in t:
-            conv = (lambda c: lambda v: None if v.lower() == "none" else c(v))(conv)
-        kw: dict[str, Any] = {"default": argparse.SUPPRESS, "type": conv}
-        if f.name == "preset":
-            kw["choices"] = sorted(PRESETS)
-        p.add_argument(flag, dest=f.name, **kw)
-    given = vars(p.parse_args(argv))
-    given.pop("debug", None)
-    preset = given.get("preset", Args.preset)
-    return Args(**({f.name: f.default for f in fields(Args)} | PRESETS[preset] | given)), given
+    values, given = CLI.parse(argv)
+    return CLI.build(values), given
 
 
 def resume_args(args: Args, given: dict[str, Any]) -> Args:
     """The arguments of the run in ``--resume DIR``, with the flags that do not change the result given now."""
-    run_dir = Path(args.resume)  # type: ignore[arg-type]
+    run_dir = Path(args.run.resume)  # type: ignore[arg-type]
     if "out" in given and Path(given["out"]).resolve() != run_dir.resolve():
         raise UsageError(f"--resume {run_dir} continues that run in its own directory; drop --out {given['out']}.")
     if not (run_dir / "args.json").is_file():
@@ -173,15 +155,14 @@ def resume_args(args: Args, given: dict[str, Any]) -> Args:
         detail = ", ".join(f"--{k.replace('_', '-')} {v!r} (the run used {s!r})" for k, (s, v) in clash.items())
         raise UsageError(f"{run_dir} was run with other settings: {detail}; drop these flags to resume.")
     now = {k: v for k, v in given.items() if k in RESUME_FREE}
-    kept = {k: v for k, v in saved.items() if k not in RESUME_FREE}
-    return Args(**({f.name: f.default for f in fields(Args)} | kept | now | {"out": str(run_dir)}))
+    kept = {k: v for k, v in saved.items() if k not in RESUME_FREE and k in CLI.flat}
+    return CLI.build(CLI.defaults() | kept | now | {"out": str(run_dir)})
 
 
 def load_text(args: Args) -> tuple[TextCorpus, str]:
     """The corpus (tokenized, split, fixed length) and a description of where it came from (a warning says how
     many lines are cut at T)."""
-    return load_task_corpus(args.corpus, source=args.source, char=args.char, seq_len=args.seq_len,
-                            max_lines=args.max_lines, test_size=args.test_size, seed=args.seed)
+    return args.task.load(args.run.seed)
 
 
 @dataclass
@@ -197,10 +178,11 @@ class Scoring:
 
     @classmethod
     def build(cls, corpus: TextCorpus, args: Args) -> Scoring:
-        refs, real = text_reference_split(corpus.test, num_real=args.bleu_samples,
-                                          num_references=args.bleu_references, seed=args.seed)
-        size = min(args.self_bleu_size, args.bleu_samples, real.shape[0])
-        return cls(corpus, BleuReference(corpus.decode(refs), 4), refs, real, size, args.corpus == "music")
+        ev = args.evaluation
+        refs, real = text_reference_split(corpus.test, num_real=ev.bleu_samples,
+                                          num_references=ev.bleu_references, seed=args.run.seed)
+        size = min(ev.self_bleu_size, ev.bleu_samples, real.shape[0])
+        return cls(corpus, BleuReference(corpus.decode(refs), 4), refs, real, size, args.task.corpus == "music")
 
     def sizes(self) -> dict[str, int]:
         return {"bleu_references": self.reference_ids.shape[0], "real_heldout_rows": self.real_ids.shape[0],
@@ -232,21 +214,21 @@ class Scoring:
     def score_generator(self, generator: Generator, args: Args, out_dir: Path, name: str) -> dict[str, Any]:
         """:meth:`score` of ``bleu_samples`` samples of the stream ``(seed, "text_eval")``: the same stream as
         ``examples/evaluate.py`` at temperature 1, and the same for every model."""
-        ids = sample_rows(generator, range(args.bleu_samples), seed=args.seed, stream="text_eval")
-        return self.score(ids, out_dir, name, args.num_show, generator)
+        ids = sample_rows(generator, range(args.evaluation.bleu_samples), seed=args.run.seed, stream="text_eval")
+        return self.score(ids, out_dir, name, args.evaluation.num_show, generator)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Train and score; returns the summary (``None`` when stopped early with ``--stop-after-rounds``)."""
     args, given = parse_args(argv)
-    if args.resume is not None:
+    if args.run.resume is not None:
         args = resume_args(args, given)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.run.threads:
+        torch.set_num_threads(args.run.threads)
     parallel = Parallel.from_env()  # torchrun: one process per rank
     try:
-        out = check_output_dir(args.out, "--resume" if args.resume else "--out") if parallel.is_main \
-            else Path(args.out)
+        out = check_output_dir(args.run.out, "--resume" if args.run.resume else "--out") if parallel.is_main \
+            else Path(args.run.out)
         with RunLock(out) if parallel.is_main else contextlib.nullcontext():
             return _run(args, out, parallel)
     finally:
@@ -258,11 +240,12 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
     main_rank = parallel.is_main
     say = print if main_rank else (lambda *a, **k: None)
     t_start = time.perf_counter()
-    if args.resume is None:
+    run, ev = args.run, args.evaluation
+    if run.resume is None:
         if (out / "trainer" / "checkpoint.pt").exists():
             raise UsageError(f"{out} already holds a run; continue it with --resume {out} or pick another --out.")
         if main_rank:
-            saved = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
+            saved = {k: v for k, v in CLI.flatten(args).items() if k not in RESUME_FREE}
             atomic_write(out / "args.json", lambda fh: fh.write(json.dumps(saved, indent=2) + "\n"), mode="w")
 
     # ---- data
@@ -275,27 +258,24 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
         f"vocabulary {len(corpus.vocab)}, char={corpus.char}", flush=True)
 
     # ---- models: the generator's start token is the vocabulary's reserved <start>
-    gcfg = GeneratorConfig(emb_dim=args.emb_dim, hidden_dim=args.hidden_dim, **corpus.generator_config_kwargs())
-    generator = Generator(gcfg, seed=streams.key(args.seed, "generator_init"))
-    dcfg = DiscriminatorConfig.for_length(corpus.seq_len, vocab_size=corpus.vocab_size)
-    dcfg = dcfg.with_filter_scale(args.d_filter_scale)
-    discriminator = Discriminator(dcfg, seed=streams.key(args.seed, "discriminator_init"))
-    agent = ReinforceAgent(generator, ReinforceConfig(batch_size=args.pg_batch_size, num_rollouts=args.num_rollouts))
-    schedule = ScheduleConfig(
-        mle_epochs=args.mle_epochs, d_pretrain_rounds=args.d_pretrain_rounds, d_pretrain_epochs=args.d_pretrain_epochs,
-        adv_rounds=args.adv_rounds, g_steps=1, d_steps=args.d_steps, d_epochs=args.d_epochs,
-        num_negatives=args.num_negatives, eval_every=max(1, args.adv_rounds // 4), eval_samples=256,
-        d_eval_samples=min(256, corpus.test.shape[0]), checkpoint_every=5, baseline_epochs=args.baseline_epochs,
+    gcfg = dataclasses.replace(args.generator, **corpus.generator_config_kwargs())
+    generator = Generator(gcfg, seed=streams.key(run.seed, "generator_init"))
+    dcfg = args.discriminator.config(corpus.seq_len, corpus.vocab_size)
+    discriminator = Discriminator(dcfg, seed=streams.key(run.seed, "discriminator_init"))
+    agent = ReinforceAgent(generator, args.agent)
+    schedule = dataclasses.replace(  # evaluation and checkpoints scaled to the run
+        args.schedule, g_steps=1, eval_every=max(1, args.schedule.adv_rounds // 4), eval_samples=256,
+        d_eval_samples=min(256, corpus.test.shape[0]), checkpoint_every=5,
     )
     # A text corpus has no oracle (None): metrics.csv's nll_self column holds G's NLL of its own samples.
-    result_args = {k: v for k, v in dataclasses.asdict(args).items() if k not in RESUME_FREE}
+    result_args = {k: v for k, v in CLI.flatten(args).items() if k not in RESUME_FREE}
     trainer = AdversarialTrainer(
-        agent, discriminator, None, OracleData(train=corpus.train, test=corpus.test), schedule=schedule,
-        mle=MLEConfig(epochs=args.mle_epochs), seed=args.seed, out_dir=out / "trainer", progress=args.progress,
+        agent, discriminator, None, SequenceData(train=corpus.train, test=corpus.test), schedule=schedule,
+        mle=MLEConfig(epochs=schedule.mle_epochs), seed=run.seed, out_dir=out / "trainer", progress=run.progress,
         tensorboard=False, extra_config={"text_args": result_args}, parallel=parallel,
-        sample_decoder=corpus.decode_text, num_show=args.num_show,
+        sample_decoder=corpus.decode_text, num_show=ev.num_show,
     )
-    if args.resume is not None:
+    if run.resume is not None:
         trainer.load_checkpoint(out / "trainer")
         say(f"resumed at phase {trainer.phase}, unit {trainer.index}", flush=True)
     try:
@@ -321,7 +301,7 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
         parallel.barrier()
 
         # ---- adversarial training, then score SeqGAN
-        trainer.run(stop_after_rounds=args.stop_after_rounds)
+        trainer.run(stop_after_rounds=run.stop_after_rounds)
     except TrainingStopped as exc:
         raise SystemExit(f"stopped: {exc}") from None
     finally:
@@ -338,9 +318,9 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
         rows["mle_baseline"] = scoring.score_generator(trainer.baseline_generator, args, out, "mle_baseline")
         save_text_checkpoint(out / "mle_baseline.pt", trainer.baseline_generator, corpus.vocab,
                              {"stage": "mle_baseline", "args": result_args})
-    rows["real_heldout"] = scoring.score(scoring.real_ids, out, "real_heldout", args.num_show)
-    rows["unigram"] = scoring.score(unigram_samples(corpus.train, args.bleu_samples, seed=args.seed), out,
-                                    "unigram", args.num_show)
+    rows["real_heldout"] = scoring.score(scoring.real_ids, out, "real_heldout", ev.num_show)
+    rows["unigram"] = scoring.score(unigram_samples(corpus.train, ev.bleu_samples, seed=run.seed), out,
+                                    "unigram", ev.num_show)
     width = max(len(k) for k in rows)
 
     def f(v: Any) -> str:
@@ -355,7 +335,7 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
     summary = {
         "corpus": where,
         "sizes": {"train": corpus.train.shape[0], "test": corpus.test.shape[0], "seq_len": corpus.seq_len,
-                  "vocab_size": corpus.vocab_size, "char": corpus.char, "bleu_samples": args.bleu_samples}
+                  "vocab_size": corpus.vocab_size, "char": corpus.char, "bleu_samples": ev.bleu_samples}
         | scoring.sizes(),
         "metric": "mean sentence BLEU of each sample against the fixed reference set of held-out rows (NLTK method1 "
                   "smoothing, Texygen); Self-BLEU-4 on the first self_bleu_size rows; real_heldout: held-out "
@@ -365,7 +345,7 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
         "timings_s": {k: round(v, 1) for k, v in trainer.elapsed.items()},
         "generator": dataclasses.asdict(gcfg),
         "discriminator_filters": sum(dcfg.num_filters),
-        "args": dataclasses.asdict(args),
+        "args": CLI.flatten(args),
     }
     write_json(out / "summary.json", summary, ensure_ascii=False, indent=1)
     return json.loads((out / "summary.json").read_text(encoding="utf-8"))

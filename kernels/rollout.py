@@ -3,6 +3,11 @@
 Everything here takes tensors and returns tensors; nothing imports ``seqgan_env`` (the model-level adapters, such
 as ``Generator.weights()``, live there). The weight bundle is :class:`LSTMWeights`, defined here.
 
+This file is over the project's 450 lines on purpose: it is one op in the Liger-Kernel layout, so the math and the
+memory traffic (this docstring), the PyTorch reference, the host launcher and the backend choice (``"auto"``: the
+kernel for CUDA tensors when it can run, else the reference; one function, :func:`resolve_backend`, decides for
+every caller) stay next to each other; the Triton kernel itself is in ``rollout_triton.py``.
+
 The function (shared by both backends)
 --------------------------------------
 Row r has tokens y (T,), a start s_r in [0, T], the prefix state (h, c) (the LSTM state after the start token and

@@ -22,7 +22,7 @@ from .discriminator import Discriminator  # noqa: E402  (after the __path__ set-
 from .generator import Generator, LSTMWeights  # noqa: E402  (after the __path__ set-up)
 from .oracle import REFERENCE_ORACLE_SHA256, load_oracle, make_oracle, random_oracle  # noqa: E402  (after the __path__ set-up)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 try:  # register SeqGAN-v0 when Gymnasium is installed; the models and kernels import without it
     import gymnasium as _gymnasium  # noqa: F401

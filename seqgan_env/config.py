@@ -11,7 +11,9 @@ import math
 import warnings
 from dataclasses import dataclass
 
-__all__ = ["GeneratorConfig", "DiscriminatorConfig", "MLEConfig", "DataConfig", "warn_if_large_lr"]
+__all__ = [
+    "GeneratorConfig", "DiscriminatorConfig", "DiscriminatorOptions", "MLEConfig", "DataConfig", "warn_if_large_lr",
+]
 
 PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
@@ -133,8 +135,43 @@ class DiscriminatorConfig:
 
 
 @dataclass(frozen=True)
+class DiscriminatorOptions:
+    """A run's discriminator relative to the paper's: :meth:`config` builds the
+    :class:`DiscriminatorConfig` for a task's T and V (``for_length``, then these options).
+
+    Attributes:
+        filter_scale: multiplies the paper's filter count of every width (1.0 = the paper's 1,720 filters at
+            T=20; rounded, at least 1 per width).
+        lr: the discriminator's Adam learning rate (paper: 1e-4).
+    """
+
+    filter_scale: float = 1.0
+    lr: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.filter_scale, (int, float)) and math.isfinite(self.filter_scale)
+                and self.filter_scale > 0):
+            raise ValueError(f"filter_scale={self.filter_scale!r} must be a finite number > 0 (1.0 = the paper's "
+                             "filters).")
+        DiscriminatorConfig(lr=self.lr)  # the learning-rate checks
+
+    def config(self, seq_len: int, vocab_size: int) -> DiscriminatorConfig:
+        """The paper's discriminator for length ``seq_len`` and ``vocab_size``, scaled and with this ``lr``."""
+        cfg = DiscriminatorConfig.for_length(seq_len, vocab_size=vocab_size).with_filter_scale(self.filter_scale)
+        return dataclasses.replace(cfg, lr=self.lr)
+
+
+@dataclass(frozen=True)
 class MLEConfig:
-    """Maximum-likelihood pretraining of the generator (paper and reference code values)."""
+    """Maximum-likelihood pretraining of the generator (paper and reference code values).
+
+    Attributes:
+        epochs: epochs of :func:`seqgan_env.updates.pretrain_mle` (120). The adversarial trainer's count is
+            ``ScheduleConfig.mle_epochs`` (it sets this field from it).
+        batch_size: the generator's MLE batch size (64).
+        lr: Adam learning rate of MLE (0.01).
+        grad_clip: global gradient-norm clip (5.0).
+    """
 
     epochs: int = 120
     batch_size: int = 64

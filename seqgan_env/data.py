@@ -18,20 +18,25 @@ from .config import DataConfig
 from .generator import Generator
 from .parallel import Parallel
 
-__all__ = ["OracleData", "make_oracle_data", "iterate_batches", "discriminator_batches"]
+__all__ = ["SequenceData", "OracleData", "make_oracle_data", "iterate_batches", "discriminator_batches"]
 
 
 @dataclass
-class OracleData:
-    """Real sequences drawn from the oracle. ``train`` (num_train, T), ``test`` (num_test, T), both long."""
+class SequenceData:
+    """Real sequences: ``train`` (num_train, T) and ``test`` (num_test, T), both long. Drawn from the oracle
+    (:func:`make_oracle_data`) or a text corpus's split."""
 
     train: Tensor
     test: Tensor
 
 
+OracleData = SequenceData
+"""Deprecated: the former name of :class:`SequenceData` (it also carries text corpora)."""
+
+
 def make_oracle_data(
     oracle: Generator, config: DataConfig | None = None, *, batch_size: int = 2048, parallel: Parallel | None = None
-) -> OracleData:
+) -> SequenceData:
     """Sample the training and held-out sets from ``oracle``. Row i of each set is keyed by ``(config.seed,
     "data_train" / "data_test", i)`` (:mod:`seqgan_env.streams`), so the sets do not depend on ``batch_size`` or on
     how many ranks share the work (with ``parallel``, each rank samples its block of rows and the blocks are
@@ -44,7 +49,7 @@ def make_oracle_data(
         seeds = streams.row_seeds(config.seed, name, rows=range(lo, hi), device=oracle.device)
         part = oracle.sample_batches(hi - lo, batch_size, row_seeds=seeds)
         out.append(parallel.all_gather_rows(part))
-    return OracleData(train=out[0], test=out[1])
+    return SequenceData(train=out[0], test=out[1])
 
 
 def iterate_batches(

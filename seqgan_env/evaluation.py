@@ -308,7 +308,7 @@ def discriminator_eval(
     num_fake: int | None = None, num_real: int | None = None,
 ) -> dict[str, float]:
     """D without dropout on ``fake`` (label 0) and ``real`` (label 1): ``d_loss`` (mean cross-entropy), ``d_acc``,
-    ``d_acc_fake``, ``d_acc_real`` and ``g_reward`` (mean D(Y) of the fakes). With ``parallel``, ``fake`` and
+    ``d_acc_fake``, ``d_acc_real`` and ``d_fake_score`` (mean D(Y) of the fakes). With ``parallel``, ``fake`` and
     ``real`` are this rank's blocks and ``num_fake``/``num_real`` the global counts."""
     parallel = parallel or Parallel()
     d = discriminator
@@ -339,5 +339,5 @@ def discriminator_eval(
         "d_acc": (right_f + right_r) / n if n else math.nan,
         "d_acc_fake": right_f / nf if nf else math.nan,
         "d_acc_real": right_r / nr if nr else math.nan,
-        "g_reward": score_f / nf if nf else math.nan,
+        "d_fake_score": score_f / nf if nf else math.nan,
     }

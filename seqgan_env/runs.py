@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from .config import DataConfig, GeneratorConfig
-from .data import OracleData, make_oracle_data
+from .data import SequenceData, make_oracle_data
 from .files import load_checked
 from .generator import Generator
 from .generator_files import load_generator
@@ -45,7 +45,7 @@ class RunError(ValueError):
     """A run directory that cannot be evaluated (missing files, or a rebuild that does not match the run)."""
 
 
-def data_digest(data: OracleData) -> str:
+def data_digest(data: SequenceData) -> str:
     """sha256 of the training and held-out rows (the trainer's checkpoint records it)."""
     return hashlib.sha256(data.train.cpu().numpy().tobytes() + data.test.cpu().numpy().tobytes()).hexdigest()
 
@@ -94,7 +94,7 @@ class OracleRun:
     args: dict[str, Any]
     oracle: Generator
     oracle_source: str
-    data: OracleData
+    data: SequenceData
     models: dict[str, Generator] = field(default_factory=dict)
     kind: str = "oracle"
 
@@ -174,13 +174,12 @@ def _load_oracle_run(run: Path, args: dict[str, Any], oracle_params: str | None)
 def _load_text_run(run: Path, args: dict[str, Any]) -> TextRun:
     from .evaluation import text_reference_split
     from .text.checkpoint import load_text_checkpoint
-    from .text.prepare import load_task_corpus
+    from .text.prepare import CorpusConfig
 
     fp = _fingerprint(run / "trainer" / "checkpoint.pt")
-    corpus, _ = load_task_corpus(args["corpus"], source=args.get("source"), char=args.get("char"),
-                                 seq_len=args.get("seq_len"), max_lines=args.get("max_lines"),
-                                 test_size=float(args.get("test_size", 0.1)), seed=int(args.get("seed", 0)))
-    if data_digest(OracleData(train=corpus.train, test=corpus.test)) != fp["data_sha256"]:
+    task = CorpusConfig(**{f.name: args[f.name] for f in fields(CorpusConfig) if f.name in args})
+    corpus, _ = task.load(int(args.get("seed", 0)))
+    if data_digest(SequenceData(train=corpus.train, test=corpus.test)) != fp["data_sha256"]:
         raise RunError(f"the corpus rebuilt from {run / 'args.json'} ({args['corpus']}) differs from the one the run "
                        "trained on; evaluate it where its corpus (and --source) is as it was.")
     refs, real = text_reference_split(corpus.test, num_real=int(args.get("bleu_samples", 1000)),

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._compat import alias_property
 from .discriminator import Discriminator
 from .generator import Generator
 from .oracle import make_oracle
@@ -32,7 +33,7 @@ class Task:
 
     Attributes:
         generator, discriminator: G and D (shared by reference with whoever passed them in).
-        reward_fn: the :class:`~seqgan_env.rewards.RolloutReward` over G and D.
+        rollout_reward: the :class:`~seqgan_env.rewards.RolloutReward` over G and D.
         oracle: the task's oracle, or ``None`` (see :func:`build_task`).
         vocab_size, seq_len: V and T.
         device: where the models live.
@@ -41,13 +42,15 @@ class Task:
 
     generator: Generator
     discriminator: Discriminator
-    reward_fn: RolloutReward
+    rollout_reward: RolloutReward
     oracle: Generator | None
     vocab_size: int
     seq_len: int
     device: torch.device
     vocab: list[str] | None
     char_vocab: bool
+
+    reward_fn = alias_property("Task", "reward_fn", "rollout_reward")
 
 
 def _pick(name: str, given: int | None, *found: tuple[str, int]) -> int | None:
@@ -84,7 +87,7 @@ def build_task(
     seq_len: int | None = None,
     generator: Generator | None = None,
     discriminator: Discriminator | None = None,
-    reward_fn: RolloutReward | None = None,
+    rollout_reward: RolloutReward | None = None,
     num_rollouts: int = 16,
     rollout_policy: str = "current",
     reward_backend: str = "auto",
@@ -102,7 +105,7 @@ def build_task(
         vocab_size, seq_len: override the preset; must match passed models.
         generator, discriminator: models to use (on ``device``); default fresh ones seeded from ``seed`` (via
             ``np.random.SeedSequence(seed)``; ``None`` means 0).
-        reward_fn: a :class:`RolloutReward` to adopt (its G and D are used; passing other models beside it is an
+        rollout_reward: a :class:`RolloutReward` to adopt (its G and D are used; passing other models beside it is an
             error, and so are ``score_fn``/``score_precision`` other than the defaults).
         num_rollouts, rollout_policy, reward_backend, score_fn, score_precision: the new reward's settings.
         device: where the models are built.
@@ -113,20 +116,22 @@ def build_task(
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r} is unknown; choose one of {sorted(PRESETS)}.")
     p = PRESETS[preset]
-    if reward_fn is not None:
-        if not isinstance(reward_fn, RolloutReward):
-            raise ValueError(f"reward_fn must be a seqgan_env.rewards.RolloutReward, got {type(reward_fn).__name__}.")
+    if rollout_reward is not None:
+        if not isinstance(rollout_reward, RolloutReward):
+            raise ValueError("rollout_reward must be a seqgan_env.rewards.RolloutReward, got "
+                             f"{type(rollout_reward).__name__}.")
         for what, given, own in (
-            ("generator", generator, reward_fn.generator),
-            ("discriminator", discriminator, reward_fn.discriminator),
+            ("generator", generator, rollout_reward.generator),
+            ("discriminator", discriminator, rollout_reward.discriminator),
         ):
             if given is not None and given is not own:
                 raise ValueError(
-                    f"both reward_fn and a different {what} were passed; pass only reward_fn (its {what} is used)."
+                    f"both rollout_reward and a different {what} were passed; pass only rollout_reward (its {what} "
+                    "is used)."
                 )
         if score_fn is not None or score_precision != "fp32":
-            raise ValueError("score_fn/score_precision configure a new reward; with reward_fn= set them on it.")
-        generator, discriminator = reward_fn.generator, reward_fn.discriminator
+            raise ValueError("score_fn/score_precision configure a new reward; with rollout_reward= set them on it.")
+        generator, discriminator = rollout_reward.generator, rollout_reward.discriminator
     if generator is not None and discriminator is not None and generator.vocab_size != discriminator.vocab_size:
         raise ValueError(
             f"generator vocab_size {generator.vocab_size} != discriminator vocab_size {discriminator.vocab_size}; "
@@ -156,10 +161,10 @@ def build_task(
         generator = Generator(gen_cfg, seed=gen_seed).to(dev)
     if discriminator is None:
         discriminator = Discriminator(p.discriminator_config(v, t), seed=disc_seed).to(dev)
-    if reward_fn is None:
-        reward_fn = RolloutReward(
+    if rollout_reward is None:
+        rollout_reward = RolloutReward(
             generator, discriminator, num_rollouts, rollout_policy=rollout_policy,  # type: ignore[arg-type]
             backend=reward_backend, score_fn=score_fn, score_precision=score_precision,  # type: ignore[arg-type]
         )
     table, char = check_vocab(vocab, v)
-    return Task(generator, discriminator, reward_fn, oracle, v, t, dev, table, char)
+    return Task(generator, discriminator, rollout_reward, oracle, v, t, dev, table, char)

@@ -38,7 +38,7 @@ from .sources import (
 )
 from .tokenize import tokenize
 
-__all__ = ["TaskSpec", "TASKS", "task_lines", "load_task_corpus", "CHAR_CAP", "prepare", "main"]
+__all__ = ["TaskSpec", "TASKS", "task_lines", "CorpusConfig", "load_task_corpus", "CHAR_CAP", "prepare", "main"]
 
 CHAR_CAP = 40
 """The longest T :func:`load_task_corpus` picks on its own (longer lines are cut, with a warning)."""
@@ -99,6 +99,33 @@ def task_lines(task: str, source: str | Path | None = None) -> list[str]:
             )
         return quatrains(source)
     raise ValueError(f"unknown task {task!r}; choose one of {sorted(TASKS)}.")
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Which text a run trains on and how it is cut (``text_train.py``'s task flags).
+
+    Attributes:
+        corpus: speeches | music | poems | a text file or folder (one sequence per line).
+        source: where a task's data is (poems: the unpacked chinese-poetry quantangshi folder); default: the
+            installed package.
+        char: tokenize by character (default: poems yes, the others no).
+        seq_len: fixed length T (default: the task's, or for a file the longest line + 1, at most 40).
+        max_lines: use only this many sequences (a seeded random subset; None: all).
+        test_size: held-out fraction (the BLEU references and the real held-out rows).
+    """
+
+    corpus: str = "speeches"
+    source: str | None = None
+    char: bool | None = None
+    seq_len: int | None = None
+    max_lines: int | None = None
+    test_size: float = 0.1
+
+    def load(self, seed: int) -> tuple[TextCorpus, str]:
+        """:func:`load_task_corpus` of these settings, split with ``seed``."""
+        return load_task_corpus(self.corpus, source=self.source, char=self.char, seq_len=self.seq_len,
+                                max_lines=self.max_lines, test_size=self.test_size, seed=seed)
 
 
 def load_task_corpus(

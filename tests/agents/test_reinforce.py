@@ -8,7 +8,7 @@ from seqgan_env.config import DiscriminatorConfig, GeneratorConfig
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator
 from seqgan_env.rewards import RolloutReward
-from seqgan_env.training import NonFiniteLossError
+from seqgan_env.updates import NonFiniteLossError
 
 V, T = 30, 6
 
@@ -76,7 +76,7 @@ def test_one_step_moves_mean_discriminator_score(sign):
         plain = agent.loss
         agent.loss = lambda tokens, rewards, **kw: -plain(tokens, rewards, **kw)  # type: ignore[method-assign]
     before = mean_score(g, d)
-    m = agent.generator_step(agent.make_reward_fn(d), torch.Generator().manual_seed(0))
+    m = agent.generator_step(agent.make_rollout_reward(d), torch.Generator().manual_seed(0))
     after = mean_score(g, d)
     assert 0.0 < m["g_reward"] < 1.0 and agent.steps == 1
     assert sign * (after - before) > 0.03, (before, after)
@@ -100,7 +100,7 @@ def test_update_on_collected_batch_and_nan_stops():
 def test_delayed_rollout_policy_moves_with_rate():
     g, d = make_models()
     agent = ReinforceAgent(g, ReinforceConfig(rollout_policy="delayed", num_rollouts=2, backend="torch"))
-    rf = agent.make_reward_fn(d)
+    rf = agent.make_rollout_reward(d)
     beta0 = copy.deepcopy(rf.rollout_generator.state_dict())
     agent.generator_step(rf, torch.Generator().manual_seed(0))
     theta = g.state_dict()
@@ -112,12 +112,12 @@ def test_delayed_rollout_policy_moves_with_rate():
 def test_state_dict_round_trip_continues_identically():
     g, d = make_models()
     a = ReinforceAgent(g, ReinforceConfig(num_rollouts=2, batch_size=8, backend="torch"))
-    a.generator_step(a.make_reward_fn(d), torch.Generator().manual_seed(0))
+    a.generator_step(a.make_rollout_reward(d), torch.Generator().manual_seed(0))
     g2, _ = make_models(seed=5)
     b = ReinforceAgent(g2, a.config)
     b.load_state_dict(copy.deepcopy(a.state_dict()))
     for agent in (a, b):
-        agent.generator_step(agent.make_reward_fn(d), torch.Generator().manual_seed(1))
+        agent.generator_step(agent.make_rollout_reward(d), torch.Generator().manual_seed(1))
     for k, v in a.generator.state_dict().items():
         assert torch.equal(v, b.generator.state_dict()[k])
     with pytest.raises(ValueError, match="differs"):
@@ -161,10 +161,10 @@ def test_constant_reward_ablation_replaces_the_discriminator():
     g, d = make_models()
     agent = ReinforceAgent(g, ReinforceConfig(num_rollouts=2, backend="torch", reward_source="constant",
                                               constant_reward=0.25))
-    reward_fn = agent.make_reward_fn(d)
-    q = reward_fn.q_values(g.sample(3, generator=torch.Generator().manual_seed(0)), seed=0)
+    rollout_reward = agent.make_rollout_reward(d)
+    q = rollout_reward.q_values(g.sample(3, generator=torch.Generator().manual_seed(0)), seed=0)
     assert torch.equal(q, torch.full_like(q, 0.25))
-    paper = ReinforceAgent(g, ReinforceConfig(num_rollouts=2, backend="torch")).make_reward_fn(d)
+    paper = ReinforceAgent(g, ReinforceConfig(num_rollouts=2, backend="torch")).make_rollout_reward(d)
     assert not torch.equal(paper.q_values(g.sample(3), seed=0), torch.full_like(q, 0.25))
     with pytest.raises(ValueError, match="reward_source='oracle'"):
         ReinforceConfig(reward_source="oracle")  # type: ignore[arg-type]

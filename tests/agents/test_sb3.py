@@ -31,7 +31,7 @@ from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator
 from seqgan_env.presets import PRESETS
-from seqgan_env.training import make_discriminator_optimizer, train_discriminator
+from seqgan_env.updates import make_discriminator_optimizer, train_discriminator
 
 V, T = 32, 8  # the "tiny" preset
 PRESETS_TINY = PRESETS["tiny"]

@@ -113,8 +113,8 @@ def test_learn_matches_the_agents_own_generator_step():
     algo = make_algo(env, seed=5)
     g2 = copy.deepcopy(algo.generator)
     agent = ReinforceAgent(g2, algo.config)
-    reward_fn = agent.make_reward_fn(algo.discriminator)
-    agent.generator_step(reward_fn, torch.Generator().manual_seed(5))
+    rollout_reward = agent.make_rollout_reward(algo.discriminator)
+    agent.generator_step(rollout_reward, torch.Generator().manual_seed(5))
     algo.learn(B * T)
     for k, v in g2.state_dict().items():
         torch.testing.assert_close(algo.generator.state_dict()[k], v, rtol=0, atol=0)
@@ -181,7 +181,7 @@ def test_reinforce_with_the_trainers_discriminator_step_and_setup_roundtrip(tmp_
                                metrics_fn=lambda: (evals.append(1.0), trainer.evaluate())[1])
     algo.learn(4 * B * T, callback=cb)
     assert cb.rounds == 2 and len(evals) == 2
-    assert {"d_loss", "d_acc", "nll_oracle", "nll_test", "g_reward"} <= set(cb.history[-1])
+    assert {"d_loss", "d_acc", "nll_oracle", "nll_test", "d_fake_score"} <= set(cb.history[-1])
     assert any(not torch.equal(v, base.discriminator.state_dict()[k]) for k, v in d_before.items())
     save_setup(tmp_path / "setup", algo, env)
     loaded = load_setup(tmp_path / "setup")

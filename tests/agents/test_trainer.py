@@ -58,7 +58,7 @@ def same_nan_aware(a, b):
 def test_schedule_defaults_are_the_papers():
     s = ScheduleConfig()
     assert (s.mle_epochs, s.d_pretrain_rounds, s.d_pretrain_epochs, s.adv_rounds) == (120, 50, 3, 200)
-    assert (s.g_steps, s.d_steps, s.d_epochs, s.eval_every, s.batch_size, s.eval_samples) == (1, 5, 3, 5, 64, 9984)
+    assert (s.g_steps, s.d_steps, s.d_epochs, s.eval_every, s.d_batch_size, s.eval_samples) == (1, 5, 3, 5, 64, 9984)
     assert s.num_negatives is None and s.resolved_baseline_epochs == 200
     with pytest.raises(ValueError):
         ScheduleConfig(eval_every=0)
@@ -115,7 +115,7 @@ def test_resume_with_delayed_rollout_policy_is_exact(tmp_path):
     resumed = build(tmp_path / "b", schedule=short, rollout_policy="delayed")
     resumed.load_checkpoint(tmp_path / "b" / "checkpoint.pt")
     resumed.run()
-    sa, sb = full.reward_fn.rollout_generator.state_dict(), resumed.reward_fn.rollout_generator.state_dict()
+    sa, sb = full.rollout_reward.rollout_generator.state_dict(), resumed.rollout_reward.rollout_generator.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     same_nan_aware(rows_without_time(full.rows), rows_without_time(resumed.rows))
 

@@ -55,7 +55,7 @@ def test_tiny_run_writes_every_file_and_resume_matches(ot, tmp_path, capsys):
     log = capsys.readouterr().out
     assert "seeded random oracle" in log
     rows = read_rows(full / "metrics.csv")
-    for col in ("phase", "step", "nll_oracle", "nll_test", "d_loss", "d_acc", "g_reward", "seconds"):
+    for col in ("phase", "step", "nll_oracle", "nll_test", "d_loss", "d_acc", "d_fake_score", "seconds"):
         assert col in rows[0]
     assert {r["phase"] for r in rows} == {"mle", "d_pretrain", "adversarial", "mle_baseline"}
     summary = json.loads((full / "summary.json").read_text())
@@ -180,9 +180,9 @@ def test_oracle_source_precedence(ot, oracle_path, monkeypatch):
     assert "seeded random oracle" in ot.oracle_and_source(args)[1]
     args, _ = ot.parse_args(["--preset", "quick", "--oracle-params", str(oracle_path)])
     assert "$SEQGAN" not in ot.oracle_and_source(args)[1]
-    assert (args.mle_epochs, args.adv_rounds, args.num_rollouts) == (40, 40, 4)  # preset, then flags
-    args, _ = ot.parse_args(["--preset", "quick", "--adv-rounds", "7"])
-    assert args.adv_rounds == 7 and args.mle_epochs == 40
+    assert (args.schedule.mle_epochs, args.schedule.adv_rounds, args.agent.num_rollouts) == (40, 40, 4)  # preset
+    args, _ = ot.parse_args(["--preset", "quick", "--adv-rounds", "7"])  # then flags
+    assert args.schedule.adv_rounds == 7 and args.schedule.mle_epochs == 40
 
 
 def torchrun(script: Path, *args: str) -> subprocess.CompletedProcess:

@@ -50,8 +50,8 @@ def test_no_kwargs_default_is_the_paper_oracle_task(monkeypatch):
     monkeypatch.delenv("SEQGAN_ORACLE_PARAMS", raising=False)
     env = gym.make("SeqGAN-v0")
     u = env.unwrapped
-    assert (u.vocab_size, u.seq_len, u.reward_fn.num_rollouts, u.reward_mode) == (5000, 20, 16, "shaped")
-    assert u.reward_fn.rollout_policy == "current" and u.oracle is not None
+    assert (u.vocab_size, u.seq_len, u.rollout_reward.num_rollouts, u.reward_mode) == (5000, 20, 16, "shaped")
+    assert u.rollout_reward.rollout_policy == "current" and u.oracle is not None
     assert u.observation_space == gym.spaces.Box(0, 5000, (20,), np.int64)
     assert u.action_space == gym.spaces.Discrete(5000)
     assert u.discriminator.config.total_filters == 1720
@@ -127,7 +127,7 @@ def lockstep(mode, autoreset, num_envs=3, seed=7, steps=17):
     vec = SeqGANVectorEnv(num_envs=num_envs, reward_mode=mode, autoreset_mode=autoreset, **TINY)
     singles = [SeqGANEnv(generator=vec.generator, discriminator=vec.discriminator, reward_mode=mode, **TINY)
                for _ in range(num_envs)]
-    assert all(s.reward_fn.num_rollouts == vec.reward_fn.num_rollouts for s in singles)
+    assert all(s.rollout_reward.num_rollouts == vec.rollout_reward.num_rollouts for s in singles)
     vobs, vinfo = vec.reset(seed=seed)
     sobs = [s.reset(seed=seed + i) for i, s in enumerate(singles)]
     np.testing.assert_array_equal(vobs, np.stack([o for o, _ in sobs]))
@@ -204,13 +204,13 @@ def test_make_vec_native_one_reward_call_per_step():
     assert isinstance(u, SeqGANVectorEnv) and u.max_episode_steps is None
     assert u.observation_space.shape == (5, 8) and u.single_observation_space == gym.spaces.Box(0, 32, (8,), np.int64)
     calls = []
-    orig = u.reward_fn.prefix_values
+    orig = u.rollout_reward.prefix_values
 
     def counting(prefixes, lengths, **kw):
         calls.append(prefixes.shape[0])
         return orig(prefixes, lengths, **kw)
 
-    u.reward_fn.prefix_values = counting
+    u.rollout_reward.prefix_values = counting
     vec.reset(seed=1)
     for _ in range(3):
         vec.step(vec.action_space.sample())
@@ -293,16 +293,16 @@ def test_construction_errors():
     with pytest.raises(ValueError, match="max_episode_steps=8 < seq_len=12"):
         SeqGANVectorEnv(num_envs=2, seq_len=12, max_episode_steps=8, **TINY)
     other = RolloutReward(g, Discriminator(DiscriminatorConfig.for_length(8, 32)))
-    with pytest.raises(ValueError, match="pass only reward_fn"):
-        SeqGANEnv(reward_fn=other, generator=Generator(GeneratorConfig(vocab_size=32, seq_len=8)))
+    with pytest.raises(ValueError, match="pass only rollout_reward"):
+        SeqGANEnv(rollout_reward=other, generator=Generator(GeneratorConfig(vocab_size=32, seq_len=8)))
 
 
 def test_reward_fn_and_options_are_used():
     g = Generator(GeneratorConfig(vocab_size=32, seq_len=8))
     rf = RolloutReward(g, Discriminator(DiscriminatorConfig.for_length(8, 32)), 3, rollout_policy="delayed")
-    env = SeqGANEnv(reward_fn=rf)
-    assert env.reward_fn is rf and env.generator is g and env.oracle is None and env.seq_len == 8
-    assert SeqGANEnv(rollout_policy="delayed", **TINY).reward_fn.rollout_policy == "delayed"
+    env = SeqGANEnv(rollout_reward=rf)
+    assert env.rollout_reward is rf and env.generator is g and env.oracle is None and env.seq_len == 8
+    assert SeqGANEnv(rollout_policy="delayed", **TINY).rollout_reward.rollout_policy == "delayed"
     assert SeqGANEnv(preset="tiny", seq_len=5).observation_space.shape == (5,)
 
 
@@ -369,7 +369,7 @@ class _LaunchSpy:
 
 def _record_scored(env) -> list[torch.Tensor]:
     """Every token batch the env's reward scores (the rollouts and the finished sequences), in call order."""
-    rf = env.unwrapped.reward_fn
+    rf = env.unwrapped.rollout_reward
     seen: list[torch.Tensor] = []
     score = rf.score
 
@@ -396,8 +396,8 @@ def test_env_and_vector_env_rewards_run_the_kernel(monkeypatch):
     actions = [3, 1, 4, 1, 5]
 
     envs = {b: gym.make("SeqGAN-tiny-v0", reward_backend=b, **kw) for b in ("triton", "torch")}
-    assert envs["triton"].unwrapped.reward_fn.backend == "triton"
-    assert envs["torch"].unwrapped.reward_fn.backend == "torch"
+    assert envs["triton"].unwrapped.rollout_reward.backend == "triton"
+    assert envs["torch"].unwrapped.rollout_reward.backend == "torch"
     seen = {b: _record_scored(e) for b, e in envs.items()}
     rewards = {b: [] for b in envs}
     for b, env in envs.items():
@@ -433,7 +433,7 @@ def test_triton_backend_where_it_cannot_run_is_an_error(monkeypatch):
         gym.make("SeqGAN-tiny-v0", reward_backend="triton")
     with pytest.raises(ValueError, match="CUDA device"):
         gym.make_vec("SeqGAN-tiny-v0", num_envs=2, reward_backend="triton")
-    assert gym.make("SeqGAN-tiny-v0").unwrapped.reward_fn.backend == "torch"
+    assert gym.make("SeqGAN-tiny-v0").unwrapped.rollout_reward.backend == "torch"
 
 
 # ---------------------------------------------------------------------------------------------- what RL users expect
@@ -546,7 +546,7 @@ def test_score_fn_replaces_the_discriminator():
     run = run_episode(env, [3, 3, 3, 3, 1, 1, 3, 3], seed=0)
     assert run[-1][1] == pytest.approx(6 / 8)
     with pytest.raises(ValueError, match="score_fn"):
-        SeqGANEnv(reward_fn=env.reward_fn, score_fn=threes)
+        SeqGANEnv(rollout_reward=env.rollout_reward, score_fn=threes)
 
 
 def test_sync_models_reaches_async_workers():

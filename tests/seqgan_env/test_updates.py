@@ -9,7 +9,7 @@ from seqgan_env.discriminator import Discriminator
 from seqgan_env.evaluation import nll_oracle, nll_test
 from seqgan_env.generator import Generator
 from seqgan_env.oracle import random_oracle
-from seqgan_env.training import (
+from seqgan_env.updates import (
     NonFiniteLossError,
     make_discriminator_optimizer,
     make_generator_optimizer,
