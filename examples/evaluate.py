@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import math
 import statistics
 import time
@@ -59,6 +60,10 @@ class Args:
     """sampling temperatures of the temperature sweep"""
     top_p: list[float] = field(default_factory=list)
     """nucleus masses of the top-p sweep at temperature 1 (none by default)"""
+    models: list[str] = field(default_factory=lambda: ["all"])
+    """the models of each run to evaluate (names as in the JSON, "oracle" included; default: all)"""
+    top_p_models: list[str] = field(default_factory=lambda: ["mle_pretrained", "mle_baseline", "mle"])
+    """the models that get the top-p sweep (default: the MLE models, the truncation baseline; "all": every model)"""
     num_samples: int | None = None
     """samples per setting (default: 9,984 for oracle runs as the reference code, the run's bleu_samples for text)"""
     seed: int = 0
@@ -77,20 +82,33 @@ class Args:
 
 def parse_args(argv: list[str]) -> Args:
     p = ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--run", action="append", required=True,
+    p.add_argument("--merge", nargs="+", default=[],
+                   help="combine the records of earlier --json outputs (same --seed) instead of evaluating runs")
+    p.add_argument("--run", action="append", default=[],
                    help="a run directory: DIR, LABEL=DIR or LABEL=GLOB (runs sharing a label are seeds); repeatable")
-    p.add_argument("--temperatures", type=float, nargs="+", default=Args().temperatures)
-    p.add_argument("--top-p", dest="top_p", type=float, nargs="+", default=[])
-    p.add_argument("--num-samples", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--oracle-params", default=None)
-    p.add_argument("--bleu-order", type=int, choices=[2, 3, 4], default=4)
-    p.add_argument("--json", default=None)
-    p.add_argument("--png", default=None)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--temperatures", type=float, nargs="+", default=Args().temperatures,
+                   help="sampling temperatures of the temperature sweep (default 0.7 ... 1.3)")
+    p.add_argument("--top-p", dest="top_p", type=float, nargs="+", default=[],
+                   help="nucleus masses of the top-p sweep at temperature 1 (none by default)")
+    p.add_argument("--models", nargs="+", default=["all"],
+                   help="the models of each run to evaluate, e.g. seqgan oracle (default: all)")
+    p.add_argument("--top-p-models", dest="top_p_models", nargs="+", default=Args().top_p_models,
+                   help="models that get the top-p sweep (default: the MLE models, the truncation baseline; all)")
+    p.add_argument("--num-samples", type=int, default=None,
+                   help="samples per setting (default: 9,984 for oracle runs, the run's bleu_samples for text)")
+    p.add_argument("--seed", type=int, default=0, help="the evaluation stream (the same for every model)")
+    p.add_argument("--oracle-params", default=None, help="the oracle file, if it moved since training")
+    p.add_argument("--bleu-order", type=int, choices=[2, 3, 4], default=4, help="the BLEU order plotted (text)")
+    p.add_argument("--json", default=None, help="output JSON (default: evaluation.json in the first run)")
+    p.add_argument("--png", default=None, help="output plot (default: the JSON path with .png)")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     ns = vars(p.parse_args(argv))
     ns.pop("debug", None)
+    merge = ns.pop("merge")
     args = Args(**ns)
+    args.merge = merge  # type: ignore[attr-defined]
+    if bool(args.run) == bool(merge):
+        raise UsageError("pass --run DIR (evaluate runs) or --merge JSON... (combine earlier evaluations), not both.")
     for t in args.temperatures:
         if not (math.isfinite(t) and t > 0):
             raise UsageError(f"--temperatures {t}: every temperature must be > 0 (1.0 samples G as trained).")
@@ -137,10 +155,13 @@ def evaluate_run(run: OracleRun | TextRun, label: str, args: Args, seen: dict[st
     models: dict[str, Generator] = dict(run.models)
     if isinstance(run, OracleRun):
         models["oracle"] = run.oracle
+    if "all" not in args.models:
+        models = {k: v for k, v in models.items() if k in args.models}
     for name, g in models.items():
         t0 = time.perf_counter()
         temps = [1.0] if name == "oracle" else args.temperatures
-        tops = [] if name == "oracle" else args.top_p
+        swept = "all" in args.top_p_models or name in args.top_p_models
+        tops = args.top_p if swept and name != "oracle" else []
         key = digest(g) + "|" + data_key(run)  # the same generator on the same held-out data
         same_as = None
         if key in seen:
@@ -154,7 +175,8 @@ def evaluate_run(run: OracleRun | TextRun, label: str, args: Args, seen: dict[st
                 num_samples=args.num_samples or int(run.args.get("bleu_samples", 1000)),
                 self_bleu_size=_self_bleu_size(run, args), seed=args.seed)
         for r in recs:
-            r.update({"label": label, "run": str(run.path), "model": name, "seed": run.args.get("seed")})
+            r.update({"label": label, "run": str(run.path), "model": name, "seed": run.args.get("seed"),
+                      "generator_key": key})
             if same_as:
                 r["same_as"] = same_as
         seen.setdefault(key, recs)
@@ -286,10 +308,39 @@ def plot(aggs: list[dict], kind: str, bleu_order: int, path: Path, paper: bool) 
     plt.close(fig)
 
 
+def merge(files: list[str], args: Args) -> tuple[str, list[dict], list[dict], bool]:
+    """(kind, records, runs, paper) of earlier evaluations, which must share the kind and the evaluation seed."""
+    results = []
+    for f in files:
+        try:
+            results.append(json.loads(Path(f).read_text()))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--merge {f}: {exc}") from None
+    kinds, seeds = {r.get("kind") for r in results}, {r.get("seed") for r in results}
+    if len(kinds) != 1 or len(seeds) != 1:
+        raise UsageError(f"--merge: the files differ in kind {sorted(map(str, kinds))} or evaluation seed "
+                         f"{sorted(map(str, seeds))}; merge evaluations made the same way.")
+    records = [rec for r in results for rec in r["records"]]
+    first: dict[tuple, dict] = {}  # a generator scored under two names (in two evaluations) is drawn once
+    for rec in records:
+        k = (rec.get("generator_key"), rec["sweep"], rec["temperature"], rec["top_p"])
+        if rec.get("generator_key") is None:
+            continue
+        if k in first and (first[k]["label"], first[k]["model"]) != (rec["label"], rec["model"]):
+            rec.setdefault("same_as", f"{first[k]['label']}/{first[k]['model']}")
+        first.setdefault(k, rec)
+    return kinds.pop(), records, [run for r in results for run in r["runs"]], all(r.get("paper") for r in results)
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.merge:  # type: ignore[attr-defined]
+        if not args.json:
+            raise UsageError("--merge needs --json OUT (where the combined evaluation goes).")
+        kind, records, run_list, paper = merge(args.merge, args)  # type: ignore[attr-defined]
+        return report(args, kind, records, run_list, paper, Path(args.json), 0.0)
     runs = expand_runs(args.run)
     out_json = Path(args.json) if args.json else runs[0][1] / "evaluation.json"
     out_png = Path(args.png) if args.png else out_json.with_suffix(".png")
@@ -311,14 +362,21 @@ def main(argv: list[str]) -> int:
     for label, run in loaded:
         print(f"{label}: {run.path}", flush=True)
         records += evaluate_run(run, label, args, seen)
-    aggs = aggregate(records, kind, args.bleu_order)
-    gap_rows = gaps(records, kind, args.bleu_order)
     paper = kind == "oracle" and all(
         "reference oracle" in run.oracle_source and run.oracle.vocab_size == 5000 for _, run in loaded)
+    run_list = [{"label": lab, "path": str(run.path)} for lab, run in loaded]
+    return report(args, kind, records, run_list, paper, out_json, time.perf_counter() - t0, out_png)
+
+
+def report(args: Args, kind: str, records: list[dict], run_list: list[dict], paper: bool, out_json: Path,
+           seconds: float, out_png: Path | None = None) -> int:
+    """Aggregate, compute the gaps, write the JSON and the plot, print the table."""
+    out_png = out_png or (Path(args.png) if args.png else out_json.with_suffix(".png"))
+    aggs = aggregate(records, kind, args.bleu_order)
+    gap_rows = gaps(records, kind, args.bleu_order)
     result = {"kind": kind, "seed": args.seed, "temperatures": args.temperatures, "top_p": args.top_p,
-              "runs": [{"label": lab, "path": str(run.path)} for lab, run in loaded],
-              "records": records, "aggregates": aggs, "gaps": gap_rows,
-              "seconds": round(time.perf_counter() - t0, 1)}
+              "paper": paper, "runs": run_list, "records": records, "aggregates": aggs, "gaps": gap_rows,
+              "seconds": round(seconds, 1)}
     out_json.parent.mkdir(parents=True, exist_ok=True)
     write_json(out_json, result, indent=1)
     plot(aggs, kind, args.bleu_order, out_png, paper)

@@ -28,11 +28,12 @@ from torch import Tensor
 
 from . import streams
 from .discriminator import Discriminator
-from .generator import Generator
+from .generator import Generator, token_log_probs
 from .parallel import Parallel
 
 __all__ = [
-    "sample_rows", "nll_sums", "sequence_nll", "nll_oracle", "nll_test", "nll_test_stats", "sampling_log_probs",
+    "sample_rows", "nll_sums", "sequence_nll", "nll_oracle", "nll_test", "nll_test_stats", "nll_test_sweep",
+    "sampling_log_probs",
     "quality_diversity",
     "discriminator_eval", "EVAL_STREAM", "NUCLEUS_EPSILON", "text_reference_split", "unigram_samples", "text_scores",
     "text_quality_diversity", "curve_gap",
@@ -186,6 +187,69 @@ def nll_test(
                           batch_size=batch_size)["nll_test"]
 
 
+@torch.no_grad()
+def nll_test_sweep(
+    generator: Generator, data: Tensor, *, temperatures: Sequence[float] = (), top_ps: Sequence[float] = (),
+    epsilon: float = NUCLEUS_EPSILON, parallel: Parallel | None = None, batch_size: int = 1024,
+) -> list[dict[str, float]]:
+    """:func:`nll_test_stats` for every temperature (top_p 1) and then every ``top_p`` (temperature 1), in one pass
+    over ``data`` (N, T): each chunk's logits are computed once, and its probabilities sorted once for all the
+    nucleus masses (the sort is the expensive part of a top-p sweep). Returns one ``{"nll_test",
+    "outside_nucleus"}`` per setting, in that order; each equals :func:`nll_test_stats` of its setting."""
+    for t in temperatures:
+        _check_sampling(float(t), 1.0)
+    for q in top_ps:
+        _check_sampling(1.0, float(q))
+    if not 0 <= epsilon < 1:
+        raise ValueError(f"epsilon={epsilon!r}: it must be in [0, 1).")
+    parallel = parallel or Parallel()
+    lo, hi = parallel.shard(data.shape[0])
+    n_set = len(temperatures) + len(top_ps)
+    totals, outside = [0.0] * n_set, [0.0] * n_set
+    count = 0
+    model = generator
+    was_training = model.training
+    model.eval()
+    try:
+        for i in range(lo, hi, batch_size):
+            chunk = data[i : min(i + batch_size, hi)].to(model.device)
+            logits = model(chunk).float()  # (B, T, V)
+            target = chunk.unsqueeze(-1)
+            for k, t in enumerate(temperatures):
+                lp = token_log_probs(logits, chunk) if float(t) == 1.0 else \
+                    torch.log_softmax(logits / float(t), dim=-1).gather(-1, target).squeeze(-1)
+                totals[k] += float(-lp.double().sum())
+            if top_ps:
+                full = torch.log_softmax(logits, dim=-1)
+                lp_full = full.gather(-1, target).squeeze(-1)  # (B, T)
+                b, t_len, v = logits.shape
+                probs = torch.softmax(logits.reshape(b * t_len, v), dim=-1)
+                sorted_p, idx = torch.sort(probs, dim=-1, descending=True, stable=True)
+                before = torch.cumsum(sorted_p, dim=-1) - sorted_p  # mass of the more likely tokens
+                # the rank of each row's target token in the sorted order
+                rank = torch.empty_like(idx).scatter_(-1, idx, torch.arange(v, device=idx.device).expand_as(idx))
+                target_rank = rank.gather(-1, chunk.reshape(-1, 1)).squeeze(-1)
+                target_before = before.gather(-1, target_rank.unsqueeze(-1)).squeeze(-1).reshape(b, t_len)
+                for j, q in enumerate(top_ps):
+                    k = len(temperatures) + j
+                    keep = before < float(q)  # the nucleus (nucleus_mask's rule: the top token always stays)
+                    kept_mass = (sorted_p * keep).sum(-1).reshape(b, t_len)
+                    inside = target_before < float(q)
+                    lp_nuc = torch.where(inside, lp_full - torch.log(kept_mass), torch.full_like(lp_full, -math.inf))
+                    lp = lp_nuc if epsilon == 0 else torch.logaddexp(lp_nuc + math.log1p(-epsilon),
+                                                                     lp_full + math.log(epsilon))
+                    totals[k] += float(-lp.double().sum())
+                    outside[k] += float((~inside).sum())
+            count += chunk.numel()
+    finally:
+        model.train(was_training)
+    if parallel.enabled:
+        sums = parallel.sum_floats(*totals, *outside, float(count))
+        totals, outside, count = list(sums[:n_set]), list(sums[n_set : 2 * n_set]), sums[-1]
+    return [{"nll_test": totals[k] / count if count else math.nan,
+             "outside_nucleus": outside[k] / count if count else math.nan} for k in range(n_set)]
+
+
 def quality_diversity(
     generator: Generator, oracle: Generator, test_data: Tensor, *, temperatures: Sequence[float] = (1.0,),
     top_ps: Sequence[float] = (), num_samples: int = 9_984, seed: int = 0, stream: str = EVAL_STREAM,
@@ -200,14 +264,14 @@ def quality_diversity(
     settings = [("temperature", float(t), 1.0) for t in temperatures] + [("top_p", 1.0, float(p)) for p in top_ps]
     if not settings:
         raise ValueError("quality_diversity: give at least one temperature or top_p.")
+    tests = nll_test_sweep(generator, test_data, temperatures=temperatures, top_ps=top_ps, epsilon=epsilon,
+                           parallel=parallel, batch_size=batch_size)
     records = []
-    for sweep, temp, top_p in settings:
-        _check_sampling(temp, top_p)
+    for (sweep, temp, top_p), test in zip(settings, tests):
         rec: dict[str, Any] = {"sweep": sweep, "temperature": temp, "top_p": top_p}
         rec["nll_oracle"] = nll_oracle(generator, oracle, num_samples=num_samples, seed=seed, stream=stream,
                                        temperature=temp, top_p=top_p, parallel=parallel, batch_size=batch_size)
-        rec.update(nll_test_stats(generator, test_data, temperature=temp, top_p=top_p, epsilon=epsilon,
-                                  parallel=parallel, batch_size=batch_size))
+        rec.update(test)
         records.append(rec)
     return records
 
@@ -291,13 +355,13 @@ def text_quality_diversity(
     settings = [("temperature", float(t), 1.0) for t in temperatures] + [("top_p", 1.0, float(p)) for p in top_ps]
     if not settings:
         raise ValueError("text_quality_diversity: give at least one temperature or top_p.")
+    tests = nll_test_sweep(generator, test_data, temperatures=temperatures, top_ps=top_ps, epsilon=epsilon)
     records = []
-    for sweep, temp, top_p in settings:
-        _check_sampling(temp, top_p)
+    for (sweep, temp, top_p), test in zip(settings, tests):
         ids = sample_rows(generator, range(num_samples), seed=seed, stream=stream, temperature=temp, top_p=top_p)
         rec: dict[str, Any] = {"sweep": sweep, "temperature": temp, "top_p": top_p}
         rec.update(text_scores(decode(ids), references, self_bleu_size=self_bleu_size))
-        rec.update(nll_test_stats(generator, test_data, temperature=temp, top_p=top_p, epsilon=epsilon))
+        rec.update(test)
         records.append(rec)
     return records
 

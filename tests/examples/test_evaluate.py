@@ -43,7 +43,7 @@ def runs(tmp_path_factory):
 def test_temperature_sweep_of_a_tiny_run(ev, runs, tmp_path):
     out = tmp_path / "eval.json"
     assert ev.cli(["--run", str(runs / "s0"), "--temperatures", "0.7", "1.0", "1.3", "--top-p", "0.9",
-                   "--num-samples", "256", "--json", str(out)]) == 0
+                   "--top-p-models", "all", "--num-samples", "256", "--json", str(out)]) == 0
     res = json.loads(out.read_text())
     recs = res["records"]
     by = {(r["model"], r["sweep"], r["temperature"], r["top_p"]): r for r in recs}
@@ -53,6 +53,11 @@ def test_temperature_sweep_of_a_tiny_run(ev, runs, tmp_path):
             assert r["nll_oracle"] > 0 and r["nll_test"] > 0 and r["outside_nucleus"] == 0.0
         assert by[(model, "top_p", 1.0, 0.9)]["outside_nucleus"] > 0
     assert ("oracle", "temperature", 1.0, 1.0) in by
+    # by default only the MLE models get the top-p sweep (the truncation baseline)
+    assert ev.cli(["--run", str(runs / "s0"), "--temperatures", "1.0", "--top-p", "0.9", "--num-samples", "64",
+                   "--json", str(tmp_path / "d.json")]) == 0
+    swept = {r["model"] for r in json.loads((tmp_path / "d.json").read_text())["records"] if r["sweep"] == "top_p"}
+    assert swept == {"mle_pretrained", "mle_baseline"}
     # common random numbers: at T=1 with the run's own stream, the records equal the trainer's last evaluation
     summary = json.loads((runs / "s0" / "summary.json").read_text())
     assert ev.cli(["--run", str(runs / "s0"), "--temperatures", "1.0", "--num-samples", "256", "--seed", "0",
@@ -118,3 +123,22 @@ def test_errors_are_one_line(ev, runs, tmp_path, capsys):
         assert ev.cli(argv) == 2, argv
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0], (argv, err)
+
+
+def test_merge_of_evaluations_equals_one_evaluation(ev, runs, tmp_path):
+    common = ["--temperatures", "0.8", "1.0", "--num-samples", "64"]
+    assert ev.cli(["--run", f"seqgan={runs}/s[01]", *common, "--json", str(tmp_path / "all.json")]) == 0
+    for s in (0, 1):
+        assert ev.cli(["--run", f"seqgan={runs / f's{s}'}", *common, "--json", str(tmp_path / f"{s}.json")]) == 0
+    assert ev.cli(["--merge", str(tmp_path / "0.json"), str(tmp_path / "1.json"), "--json",
+                   str(tmp_path / "m.json")]) == 0
+    a, m = (json.loads((tmp_path / f).read_text()) for f in ("all.json", "m.json"))
+    assert a["aggregates"] == m["aggregates"] and a["gaps"] == m["gaps"]
+    assert ev.cli(["--run", str(runs / "const"), "--models", "seqgan", *common, "--json",
+                   str(tmp_path / "c.json")]) == 0
+    assert {r["model"] for r in json.loads((tmp_path / "c.json").read_text())["records"]} == {"seqgan"}
+    assert ev.cli(["--merge", str(tmp_path / "0.json"), str(tmp_path / "c.json"), "--json",
+                   str(tmp_path / "m2.json")]) == 0
+    merged = json.loads((tmp_path / "m2.json").read_text())["records"]
+    # the constant-and-mean control's G is the pretrained G of seed 0: marked, and left off the plot
+    assert all(r.get("same_as") == "seqgan/mle_pretrained" for r in merged if r["label"] == "const")

@@ -105,3 +105,19 @@ def test_quality_diversity_sweeps_temperature_then_top_p_on_one_stream():
     assert recs[0]["nll_test"] > recs[1]["nll_test"]
     with pytest.raises(ValueError, match="at least one"):
         quality_diversity(g, oracle, test_data, temperatures=[])
+
+
+def test_one_pass_sweep_equals_each_setting_alone():
+    from seqgan_env.evaluation import nll_test_sweep
+
+    oracle = Generator(CFG, seed=1)
+    g = Generator(CFG, seed=2)
+    data = oracle.sample(300, seed=5)
+    temps, tops = [0.5, 1.0, 1.7], [0.3, 0.6, 0.95]
+    swept = nll_test_sweep(g, data, temperatures=temps, top_ps=tops, batch_size=64)
+    alone = [nll_test_stats(g, data, temperature=t) for t in temps] + [nll_test_stats(g, data, top_p=q) for q in tops]
+    for a, b in zip(swept, alone):
+        assert a["outside_nucleus"] == b["outside_nucleus"]
+        assert a["nll_test"] == pytest.approx(b["nll_test"], rel=1e-6)
+    assert swept[1]["nll_test"] == pytest.approx(nll_test(g, data), rel=1e-12)
+    assert swept[3]["outside_nucleus"] > swept[5]["outside_nucleus"] > 0
