@@ -46,7 +46,7 @@ from seqgan_env.cli import ArgumentParser, UsageError, run_cli
 from seqgan_env.evaluation import curve_gap, quality_diversity, text_quality_diversity, text_scores, unigram_samples
 from seqgan_env.files import write_json
 from seqgan_env.generator import Generator
-from seqgan_env.runs import OracleRun, TextRun, data_digest, load_run
+from seqgan_env.runs import OracleRun, TextRun, data_digest, load_run, to_device
 
 PAPER_NLL_ORACLE = {"MLE (paper)": 9.038, "SeqGAN (paper)": 8.736}
 """The paper's Table 1 (NLL-oracle of the synthetic experiment; the paper gives no NLL-test)."""
@@ -78,6 +78,8 @@ class Args:
     """output plot (default: the JSON path with .png)"""
     threads: int | None = None
     """torch.set_num_threads"""
+    device: str = "cpu"
+    """where the models run (cuda: the sampling runs on the fused Triton kernel)"""
 
 
 def parse_args(argv: list[str]) -> Args:
@@ -102,6 +104,7 @@ def parse_args(argv: list[str]) -> Args:
     p.add_argument("--json", default=None, help="output JSON (default: evaluation.json in the first run)")
     p.add_argument("--png", default=None, help="output plot (default: the JSON path with .png)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--device", default="cpu", help="where the models run (cuda: sampling on the Triton kernel)")
     ns = vars(p.parse_args(argv))
     ns.pop("debug", None)
     merge = ns.pop("merge")
@@ -260,23 +263,40 @@ def gaps(records: list[dict], kind: str, bleu_order: int) -> list[dict]:
     return out
 
 
+DISPLAY = {"mle_pretrained": "MLE (pretrained)", "mle_baseline": "MLE-only, same budget", "mle": "MLE (pretrained)",
+           "real_heldout": "real held-out text", "unigram": "unigram sampler"}
+
+
 def plot(aggs: list[dict], kind: str, bleu_order: int, path: Path, paper: bool) -> None:
+    """One curve per (label, model): the temperature sweep solid, the top-p sweep dashed, mean ± std error bars over
+    the runs of a label. A run's final generator is named by its label (``seqgan``, ``constant`` ...), the others
+    by what they are. The oracle's own point is given in the legend, not drawn (it would squeeze the curves)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     x, y = axes(kind, bleu_order)
-    fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    fig, ax = plt.subplots(figsize=(7.6, 5.4))
     curves: dict[tuple[str, str], dict[str, list[dict]]] = {}
     for a in aggs:
         if not a.get("same_as"):  # a bit-identical generator is drawn once, under its first name
             curves.setdefault((a["label"], a["model"]), {}).setdefault(a["sweep"], []).append(a)
-    single_label = len({a["label"] for a in aggs}) == 1
+    labels_of: dict[str, set[str]] = {}
+    for label, model in curves:
+        labels_of.setdefault(model, set()).add(label)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    annotated = False
     for i, ((label, model), sweeps) in enumerate(curves.items()):
-        name = model if single_label else f"{label}: {model}"
-        colour = "k" if model == "oracle" else colours[i % len(colours)]
+        if model == "oracle":
+            a = sweeps["temperature"][0]
+            ax.plot([], [], " ", label=f"the oracle itself: NLL-oracle {a['nll_oracle_mean']:.2f}, NLL-test "
+                                       f"{a['nll_test_mean']:.2f} (off the plot)")
+            continue
+        name = label if model == "seqgan" else DISPLAY.get(model, model)
+        if model != "seqgan" and len(labels_of[model]) > 1:
+            name += f" [{label}]"
+        colour = colours[i % len(colours)]
         for sweep, pts in sweeps.items():
             pts = sorted(pts, key=lambda a: (a["temperature"] or 0, a["top_p"] or 0))
             xs = [p[f"{x}_mean"] for p in pts]
@@ -287,11 +307,11 @@ def plot(aggs: list[dict], kind: str, bleu_order: int, path: Path, paper: bool) 
             lab = name if sweep in ("temperature", "fixed") else f"{name} (top-p)"
             ax.errorbar(xs, ys, xerr=xe if any(xe) else None, yerr=ye if any(ye) else None, fmt=style, ms=5 if
                         sweep != "fixed" else 12, color=colour, capsize=2, lw=1.2, label=lab)
-            for p, xv, yv in zip(pts, xs, ys):
-                tag = f"T={p['temperature']:g}" if sweep == "temperature" else f"p={p['top_p']:g}" \
-                    if sweep == "top_p" else ""
-                if tag and (p is pts[0] or p is pts[-1] or p["temperature"] == 1.0):
+            if sweep == "top_p" or (sweep == "temperature" and not annotated):
+                for p, xv, yv in zip(pts, xs, ys):
+                    tag = f"T={p['temperature']:g}" if sweep == "temperature" else f"p={p['top_p']:g}"
                     ax.annotate(tag, (xv, yv), textcoords="offset points", xytext=(4, 3), fontsize=7, color=colour)
+                annotated = annotated or sweep == "temperature"
     if kind == "oracle":
         if paper:
             for i, (name, v) in enumerate(PAPER_NLL_ORACLE.items()):
@@ -347,7 +367,9 @@ def main(argv: list[str]) -> int:
     loaded = []
     for label, path in runs:
         try:
-            loaded.append((label, load_run(path, oracle_params=args.oracle_params)))
+            run = load_run(path, oracle_params=args.oracle_params)
+            to_device(run, args.device)
+            loaded.append((label, run))
         except ValueError as exc:
             raise UsageError(f"--run {path}: {exc}") from None
     kinds = {run.kind for _, run in loaded}

@@ -32,7 +32,7 @@ from .oracle import ORACLE_ENV_VAR, default_oracle_path, load_oracle, random_ora
 
 __all__ = [
     "ORACLE_MODELS", "TEXT_MODELS", "OracleRun", "TextRun", "RunError", "load_run", "data_digest", "oracle_digest",
-    "resolve_oracle",
+    "resolve_oracle", "to_device",
 ]
 
 ORACLE_MODELS = ("mle_pretrained", "mle_baseline", "seqgan")
