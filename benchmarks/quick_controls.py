@@ -14,11 +14,18 @@ Finished runs (their ``summary.json`` exists) are skipped, so the script can be 
 
     python benchmarks/quick_controls.py --seeds 0 1 2 --out runs/quick_controls \\
         --oracle-params ../shared/oracle/seqgan_oracle_params.npz
+
+``--report FILE.json`` trains nothing: it collects the finished runs under ``--out`` into one JSON (per seed and
+mean ± sample standard deviation over seeds, NLL-oracle and NLL-test at temperature 1, the discriminator's last
+train/held-out accuracy, wall and CPU seconds) and prints the Markdown table the README quotes.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +47,69 @@ def run(cmd: list[str]) -> None:
     print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
+def _last_d_accuracy(run: Path) -> tuple[float | None, float | None]:
+    """(train, held-out) accuracy of D in the last logged row of ``metrics.csv`` that has them."""
+    train = held = None
+    with open(run / "metrics.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("d_train_acc") and row.get("d_heldout_acc"):
+                train, held = float(row["d_train_acc"]), float(row["d_heldout_acc"])
+    return train, held
+
+
+def collect(out: Path, seeds: list[int]) -> dict:
+    """Rows (one per seed and model) from the finished runs under ``out``; missing runs are listed, not guessed."""
+    rows, missing = [], []
+    for seed in seeds:
+        base = out / f"seed{seed}"
+        for name in VARIANTS:
+            path = base / name / "summary.json"
+            if not path.is_file():
+                missing.append(str(path.parent))
+                continue
+            s = json.loads(path.read_text())
+            d_train, d_held = _last_d_accuracy(path.parent)
+            common = {"seed": seed, "seconds": s["timings_s"].get("total"), "cpu_seconds": s["cpu_s"].get("total")}
+            if name == "seqgan":
+                rows.append({"model": "pretrained", "nll_oracle": s["pretrain_nll_oracle"],
+                             "nll_test": s["pretrain_nll_test"], "seed": seed})
+                if s.get("mle_nll_oracle") is not None:
+                    rows.append({"model": "mle_only", "nll_oracle": s["mle_nll_oracle"],
+                                 "nll_test": s["mle_nll_test"], "seed": seed})
+            rows.append({"model": name, "nll_oracle": s["seqgan_nll_oracle"], "nll_test": s["seqgan_nll_test"],
+                         "d_train_acc": d_train, "d_heldout_acc": d_held, **common})
+    order = ["pretrained", "mle_only", *VARIANTS]
+    means = []
+    for model in order:
+        mine = [r for r in rows if r["model"] == model]
+        if not mine:
+            continue
+        agg: dict = {"model": model, "n": len(mine), "seeds": [r["seed"] for r in mine]}
+        for key in ("nll_oracle", "nll_test", "d_heldout_acc"):
+            vals = [r[key] for r in mine if r.get(key) is not None]
+            if vals:
+                agg[f"{key}_mean"] = statistics.fmean(vals)
+                agg[f"{key}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        means.append(agg)
+    return {"out": str(out), "rows": rows, "means": means, "missing": missing,
+            "std": "sample standard deviation over seeds (n - 1)"}
+
+
+def _cell(agg: dict, key: str) -> str:
+    if f"{key}_mean" not in agg:
+        return ""
+    return f"{agg[f'{key}_mean']:.3f} ± {agg[f'{key}_std']:.3f}"
+
+
+def markdown(report: dict) -> str:
+    """The README's table: mean ± std over seeds, and the seeds each row has."""
+    lines = ["| model | seeds | NLL-oracle | NLL-test | D held-out acc. (end) |", "|---|---|---|---|---|"]
+    for m in report["means"]:
+        lines.append(f"| {m['model']} | {', '.join(map(str, m['seeds']))} | {_cell(m, 'nll_oracle')} | "
+                     f"{_cell(m, 'nll_test')} | {_cell(m, 'd_heldout_acc')} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -48,7 +118,17 @@ def main() -> int:
     ap.add_argument("--oracle-params", default=None)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--report", type=Path, default=None, metavar="FILE.json",
+                    help="train nothing: collect the finished runs under --out into FILE.json and print a table")
     a = ap.parse_args()
+    if a.report is not None:
+        report = collect(a.out, a.seeds)
+        a.report.parent.mkdir(parents=True, exist_ok=True)
+        a.report.write_text(json.dumps(report, indent=2) + "\n")
+        print(markdown(report))
+        for path in report["missing"]:
+            print(f"not finished: {path}", file=sys.stderr)
+        return 0
     common = ["--preset", a.preset, "--progress", "false"]
     if a.oracle_params:
         common += ["--oracle-params", a.oracle_params]
