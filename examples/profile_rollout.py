@@ -38,7 +38,14 @@ from torch import Tensor
 from seqgan_env.config import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, DiscriminatorConfig, GeneratorConfig
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator, LSTMWeights, lstm_cell
-from seqgan_env.kernels import derive_seeds, disc_score, rollout_reference, triton_available, triton_rollout
+from seqgan_env.kernels import (
+    compiled_resources,
+    derive_seeds,
+    disc_score,
+    rollout_reference,
+    triton_available,
+    triton_rollout,
+)
 from seqgan_env.kernels.disc_score import _precision, score_unchecked
 
 PAPER = {"vocab": 5000, "hidden": 32, "batch": 64, "rollouts": 16, "length": 20}
@@ -232,6 +239,10 @@ def main(argv: list[str] | None = None) -> dict:
                     help="discriminator scoring precision (GPU default tf32, CPU fp32)")
     ap.add_argument("--precision", default="tf32", choices=["ieee", "tf32", "tf32x3"], help="Triton dot precision")
     ap.add_argument("--block-r", default="16,32,64", help="comma-separated Triton BLOCK_R values to time")
+    ap.add_argument("--num-warps", default="8", help="comma-separated Triton num_warps values to time (with each "
+                    "--block-r)")
+    ap.add_argument("--d-sweep", action="store_true", help="also time D alone on the B*N*(T-1) rollout rows in "
+                    "fp32, tf32 and bf16, each against float64 (max |dD|)")
     ap.add_argument("--repeats", type=int, default=5, help="CPU timing repeats (median; the loop uses half, >= 3)")
     ap.add_argument("--skip", default="", help="comma-separated implementations to skip (e.g. loop)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
@@ -263,10 +274,13 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         impls["torch-graph"] = "skipped: CUDA graphs need a GPU"
     if device.type == "cuda" and triton_available():
+        warps = [int(x) for x in args.num_warps.split(",") if x.strip()]
         for br in [int(x) for x in args.block_r.split(",") if x.strip()]:
-            def kern(*a, br=br, **kw):
-                return triton_rollout(*a, block_r=br, precision=args.precision, **kw)
-            impls[f"triton-{br}"] = batched(g, seqs, n, kern, score)
+            for nw in warps:
+                def kern(*a, br=br, nw=nw, **kw):
+                    return triton_rollout(*a, block_r=br, num_warps=nw, precision=args.precision, **kw)
+                name = f"triton-{br}" if len(warps) == 1 else f"triton-{br}-w{nw}"
+                impls[name] = batched(g, seqs, n, kern, score)
     else:
         impls["triton"] = "skipped: the Triton kernel needs CUDA here (the CPU interpreter is for tests only)"
 
@@ -328,8 +342,17 @@ def main(argv: list[str] | None = None) -> dict:
             prof.export_chrome_trace(str(args.trace / f"{name}.json"))
         print(f"traces written to {args.trace}/")
 
+    d_rows = d_precision_sweep(d, seqs, n, device) if args.d_sweep else []
+    for r in d_rows:
+        print(f"D alone, {r['precision']:>4}: {r['ms']:.3f} ms (min {r['min_ms']:.3f}), max |dD| vs float64 "
+              f"{r['max_abs_err']:.2e} (mean {r['mean_abs_err']:.2e}) on {r['rows']} rows")
+    resources = compiled_resources()
+    for r in resources:
+        print(f"compiled rollout kernel: block_r={r['block_r']} num_warps={r['num_warps']}: {r['registers']} "
+              f"registers, {r['spills']} spills, {r['shared_bytes']} B shared (limit {r['shared_limit_bytes']})")
     result = {"config": cfg, "device": dev_name, "device_type": device.type, "torch": torch.__version__,
-              "d_precision": d_prec, "triton_precision": args.precision, "results": rows}
+              "d_precision": d_prec, "triton_precision": args.precision, "results": rows,
+              "d_alone": d_rows, "kernel_resources": resources}
     try:
         import triton
 
@@ -341,6 +364,26 @@ def main(argv: list[str] | None = None) -> dict:
         args.json.write_text(json.dumps(result, indent=2))
         print(f"wrote {args.json}")
     return result
+
+
+def d_precision_sweep(d: Discriminator, seqs: Tensor, n: int, device: torch.device) -> list[dict]:
+    """D alone on B*N*(T-1) random rows shaped like the rollouts: time per precision, error against float64."""
+    g = torch.Generator(device="cpu").manual_seed(1)
+    rows = seqs.shape[0] * n * (seqs.shape[1] - 1)
+    tokens = torch.randint(0, int(seqs.max()) + 1, (rows, seqs.shape[1]), generator=g).to(device)
+    d.eval()
+    with torch.no_grad():
+        ref = disc_score(d.double().score_weights(), tokens, precision="fp32").double()
+    d.float()
+    out = []
+    for prec in ("fp32", "tf32", "bf16"):
+        weights = d.score_weights()
+        got = disc_score(weights, tokens, precision=prec).double()
+        ms, min_ms = time_ms(lambda w=weights, p=prec: disc_score(w, tokens, precision=p), device, 5)
+        err = (got - ref).abs()
+        out.append({"precision": prec, "rows": rows, "ms": ms, "min_ms": min_ms,
+                    "max_abs_err": float(err.max()), "mean_abs_err": float(err.mean())})
+    return out
 
 
 def _fmt(x: float | None, ratio: bool = False) -> str:

@@ -31,7 +31,7 @@ __all__ = ["compile_rollout_kernel"]
 
 def compile_rollout_kernel(
     *, vocab: int = 5000, emb: int = 32, hidden: int = 32, seq_len: int = 20, rows: int = 19_456,
-    block_r: int = 16, block_v: int = 256, precision: str = "tf32", num_warps: int | None = None,
+    block_r: int | None = None, block_v: int = 256, precision: str = "tf32", num_warps: int | None = None,
     num_stages: int | None = None, arch: int = 90,
 ) -> dict[str, Any]:
     """Compile ``mc_rollout_kernel`` for ``sm_<arch>`` with the JIT's specialisations for these sizes.
@@ -44,7 +44,9 @@ def compile_rollout_kernel(
     from triton.runtime.jit import create_function_from_signature
 
     from ._loader import load_kernel_module
-    from .rollout import DEFAULT_NUM_STAGES, DEFAULT_NUM_WARPS, _next_pow2
+    from .rollout import DEFAULT_BLOCK_R, DEFAULT_NUM_STAGES, DEFAULT_NUM_WARPS, _next_pow2
+
+    block_r = DEFAULT_BLOCK_R if block_r is None else block_r
 
     kernel = load_kernel_module("rollout_triton").mc_rollout_kernel
     # Small tensors stand in for the real ones: only their dtypes and 16-byte alignment enter the binary.
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--length", type=int, default=20)
     p.add_argument("--rows", type=int, default=19_456)
-    p.add_argument("--block-r", type=int, default=16)
+    p.add_argument("--block-r", type=int, default=None, help="rows per program (default: the launcher's)")
     p.add_argument("--block-v", type=int, default=256)
     p.add_argument("--precision", default="tf32")
     p.add_argument("--num-warps", type=int, default=None)

@@ -25,8 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["philox4x32", "randint4x", "uint_to_uniform", "rand", "rand4x", "derive_seeds", "check_seeds", "MASK32",
-           "SEED_BOUND"]
+__all__ = ["philox4x32", "randint4x", "uint_to_uniform", "rand", "rand4x", "derive_seeds", "derive_seed", "check_seeds",
+           "MASK32", "SEED_BOUND"]
 
 MASK32 = 0xFFFFFFFF
 _ROUND_A = 0xD2511F53
@@ -118,6 +118,22 @@ def check_seeds(seeds: Tensor, name: str = "seeds") -> Tensor:
     if seeds.numel() and int(seeds.min()) < 0:
         raise ValueError(f"{name} contains {int(seeds.min())}; seeds must lie in [0, 2**63).")
     return seeds.to(torch.int64)
+
+
+def derive_seed(seed: int, index: int, domain: int = 0) -> int:
+    """:func:`derive_seeds` for one integer ``index``, in plain Python integers (no tensors): the same value, without
+    the cost of some 200 one-element tensor operations (the named random streams build a key per D step)."""
+    seed = _check_seed(seed)
+    index = int(index)
+    if index < 0:
+        raise ValueError(f"index {index} must be >= 0.")
+    c0, c1, c2, c3 = index & MASK32, (index >> 32) & MASK32, int(domain) & MASK32, _DERIVE_TAG
+    k0, k1 = seed & MASK32, (seed >> 32) & MASK32
+    for _ in range(10):
+        pb, pa = _ROUND_B * c2, _ROUND_A * c0
+        c0, c1, c2, c3 = (pb >> 32) ^ c1 ^ k0, pb & MASK32, (pa >> 32) ^ c3 ^ k1, pa & MASK32
+        k0, k1 = (k0 + _KEY_A) & MASK32, (k1 + _KEY_B) & MASK32
+    return ((c1 & 0x3FFFFFFF) << 32) | c0
 
 
 def derive_seeds(seed: int, index: Tensor, domain: int = 0) -> Tensor:

@@ -108,9 +108,11 @@ __all__ = [
 logger = logging.getLogger("seqgan_env.kernels")
 
 DEFAULT_BLOCK_V = 256
-DEFAULT_BLOCK_R = 16
-# Launch options. The figures of the binary the JIT builds (sm_90, triton 3.9's ptxas, with the JIT's alignment
-# specialisations) are recorded by tests/kernels/test_kernel_compile.py and docs/kernels.md.
+# Launch options, chosen by measurement: on an H200 at the paper config (19,456 rollouts, triton 3.6) BLOCK_R = 32
+# with 8 warps took 8.8 ms against 12.0 ms for the earlier 16 rows (benchmarks/gpu_check.sh, BENCHMARKS.md). 32 rows
+# with 4 warps (8.1 ms) spills 128 B per thread under triton 3.9's ptxas, and 64 rows (8.1 ms) needs 104 KB of shared
+# memory: both outside the budget tests/kernels/test_kernel_compile.py keeps. The tokens do not depend on BLOCK_R.
+DEFAULT_BLOCK_R = 32
 DEFAULT_NUM_WARPS = 8
 DEFAULT_NUM_STAGES = 1
 #: Static bound on E and H for the Triton backend (E = H = 64 compiles for sm_90 within the shared-memory budget;
@@ -419,7 +421,7 @@ def rollout_reference(
 
 
 # ---------------------------------------------------------------------------------------------------- triton
-_RESOURCE_OK: dict[tuple, int] = {}  # launch configuration -> shared memory of the compiled kernel (bytes)
+_RESOURCE_OK: dict[tuple, dict] = {}  # launch configuration -> the compiled kernel's resources (see compiled_resources)
 
 
 def _device_shared_limit(device: torch.device) -> int | None:
@@ -437,14 +439,32 @@ def _check_resources(kernel, args: tuple, meta: dict, grid: tuple, key: tuple, d
         if type(exc).__name__ == "OutOfResources":
             raise KernelResourceError(f"the rollout kernel does not fit this GPU ({exc}).") from exc
         raise
-    shared = int(getattr(getattr(compiled, "metadata", None), "shared", 0) or 0)
+    metadata = getattr(compiled, "metadata", None)
+    shared = int(getattr(metadata, "shared", 0) or 0)
+    if getattr(compiled, "n_regs", None) is None and hasattr(compiled, "_init_handles"):
+        try:  # triton fills n_regs / n_spills when it loads the binary, which warmup() leaves for the first launch
+            compiled._init_handles()
+        except Exception:  # noqa: BLE001  the report is optional; the launch below loads it anyway
+            pass
     limit = _device_shared_limit(device)
     if limit is not None and shared > limit:
         raise KernelResourceError(
             f"the rollout kernel needs {shared} bytes of shared memory per block for E={meta['BLOCK_E']}, "
             f"H={meta['BLOCK_H']} (padded), more than this GPU's {limit}."
         )
-    _RESOURCE_OK[key] = shared
+    _RESOURCE_OK[key] = {
+        "block_r": meta["BLOCK_R"], "block_v": meta["BLOCK_V"], "num_warps": meta["num_warps"],
+        "num_stages": meta["num_stages"], "precision": meta["PRECISION"], "shared_bytes": shared,
+        "registers": getattr(compiled, "n_regs", None), "spills": getattr(compiled, "n_spills", None),
+        "shared_limit_bytes": limit,
+    }
+
+
+def compiled_resources() -> list[dict]:
+    """What each launch configuration compiled so far in this process uses: registers per thread, register spills,
+    shared memory per program (bytes), with its ``block_r``, ``block_v``, ``num_warps``, ``num_stages`` and dot
+    precision (CUDA only; empty before the first launch)."""
+    return [dict(v) for v in _RESOURCE_OK.values()]
 
 
 def triton_rollout(

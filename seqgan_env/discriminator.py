@@ -33,10 +33,11 @@ _DROPOUT_TAG = 0xD50D50D5
 
 def keyed_keep_mask(seeds: Tensor, width: int, keep: float) -> Tensor:
     """(B, width) float32 0/1 dropout keep-mask; row b is a pure function of ``seeds[b]`` (Philox, 4 uniforms per
-    call: key = seed, counter = (feature block, 0, 0, tag))."""
-    seeds = seeds.to("cpu", torch.int64)
+    call: key = seed, counter = (feature block, 0, 0, tag)). Computed on ``seeds``' device: integer arithmetic, so
+    the same bits on any device (on a GPU, building it on the CPU cost 13 ms of a 22 ms D step)."""
+    seeds = seeds.to(torch.int64)
     blocks = (width + 3) // 4
-    q = torch.arange(blocks, dtype=torch.int64)[None, :]
+    q = torch.arange(blocks, dtype=torch.int64, device=seeds.device)[None, :]
     zero = torch.zeros_like(q)
     a, b, c, d = philox4x32(q, zero, zero, zero + _DROPOUT_TAG, (seeds & MASK32)[:, None], (seeds >> 32)[:, None])
     u = torch.stack([uint_to_uniform(x) for x in (a, b, c, d)], dim=-1).flatten(1)[:, :width]
@@ -144,7 +145,7 @@ class Discriminator(nn.Module):
             if dropout_seeds.shape != (tokens.shape[0],):
                 got = tuple(dropout_seeds.shape)
                 raise ValueError(f"dropout_seeds must be (B,) = ({tokens.shape[0]},), got {got}.")
-            mask = keyed_keep_mask(dropout_seeds, q.shape[1], keep).to(q.device)
+            mask = keyed_keep_mask(dropout_seeds.to(q.device), q.shape[1], keep)
             return self.out(q * mask / keep)
         return self.out(self.dropout(q))
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from .kernels import derive_seeds
+from .kernels.philox import derive_seed, derive_seeds
 
 __all__ = ["key", "row_seeds", "permutation", "torch_generator"]
 
@@ -42,11 +42,11 @@ def key(seed: int, name: str, *path: int) -> int:
     """The 62-bit key of the stream ``(seed, name, *path)``: a pure function of its arguments."""
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
         raise ValueError(f"seed={seed!r} must be an int in [0, 2**63).")
-    k = int(derive_seeds(seed, torch.tensor([_name_domain(name)]), domain=0x4E414D45)[0])
+    k = derive_seed(seed, _name_domain(name), domain=0x4E414D45)
     for i, p in enumerate(path):
         if not isinstance(p, int) or p < 0:
             raise ValueError(f"stream path element {p!r} of {name!r} must be an int >= 0.")
-        k = int(derive_seeds(k, torch.tensor([p], dtype=torch.int64), domain=i + 1)[0])
+        k = derive_seed(k, p, domain=i + 1)
     return k & _MASK62
 
 

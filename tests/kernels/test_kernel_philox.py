@@ -90,3 +90,18 @@ def test_derive_seeds_errors() -> None:
         philox.derive_seeds(-1, torch.arange(3))
     with pytest.raises(ValueError, match="index"):
         philox.derive_seeds(1, torch.tensor([-1]))
+
+
+def test_derive_seed_equals_derive_seeds():
+    """The plain-integer scalar version (used for stream keys) gives derive_seeds' values bit for bit."""
+    from seqgan_env.kernels.philox import derive_seed, derive_seeds
+
+    g = torch.Generator().manual_seed(0)
+    seeds = [0, 1, 2**32 - 1, 2**32, 2**62 - 1, 2**63 - 1] + torch.randint(0, 2**62, (20,), generator=g).tolist()
+    index = torch.tensor([0, 1, 7, 2**31, 2**32 + 5, 2**40 + 3, 2**62 + 11], dtype=torch.int64)
+    for seed in seeds:
+        for domain in (0, 1, 5, 0x4E414D45, 2**32 - 1):
+            want = derive_seeds(seed, index, domain=domain).tolist()
+            assert [derive_seed(seed, int(i), domain=domain) for i in index] == want
+    with pytest.raises(ValueError):
+        derive_seed(0, -1)

@@ -76,3 +76,27 @@ def test_for_length_trims_widths_and_validation():
     d = Discriminator(cfg, seed=0)
     with pytest.raises(ValueError, match="length"):
         d(torch.zeros(2, 7, dtype=torch.long))
+
+
+def _keep_masks(device: str) -> torch.Tensor:
+    from seqgan_env.discriminator import keyed_keep_mask
+
+    seeds = torch.tensor([0, 1, 2**40 + 7, 2**62 - 1, 123456789], dtype=torch.int64, device=device)
+    return keyed_keep_mask(seeds, 1720, 0.75).cpu()
+
+
+def test_keyed_keep_mask_is_a_function_of_each_row_seed():
+    from seqgan_env.discriminator import keyed_keep_mask
+
+    m = _keep_masks("cpu")
+    assert m.shape == (5, 1720) and set(m.unique().tolist()) <= {0.0, 1.0}
+    assert 0.72 < float(m.mean()) < 0.78  # keep probability 0.75
+    alone = keyed_keep_mask(torch.tensor([2**40 + 7]), 1720, 0.75)
+    assert torch.equal(alone[0], m[2])  # a row does not depend on the other rows
+    assert not torch.equal(m[0], m[1])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU-only test: CUDA is not available here")
+def test_keyed_keep_mask_same_bits_on_gpu():
+    """Built on the GPU (where the trainer's D step now builds it) the mask is the CPU's, bit for bit."""
+    assert torch.equal(_keep_masks("cuda"), _keep_masks("cpu"))
