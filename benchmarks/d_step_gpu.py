@@ -54,8 +54,9 @@ def main() -> int:
     d = Discriminator(DiscriminatorConfig(), seed=0).to(dev)
     opt = make_discriminator_optimizer(d)
     g = torch.Generator().manual_seed(0)
-    real = torch.randint(0, 5000, (a.rows // 2, 20), generator=g).to(dev)
-    fake = torch.randint(0, 5000, (a.rows // 2, 20), generator=g).to(dev)
+    shape = (a.rows // 2, d.seq_len)
+    real = torch.randint(0, d.vocab_size, shape, generator=g).to(dev)
+    fake = torch.randint(0, d.vocab_size, shape, generator=g).to(dev)
     steps = a.rows // 64
     res: dict = {"rows": a.rows, "steps_per_pass": steps, "torch": torch.__version__,
                  "gpu": torch.cuda.get_device_name() if dev.type == "cuda" else None}
@@ -65,15 +66,15 @@ def main() -> int:
     x = torch.cat([real, fake])[:64].contiguous()
     y = torch.cat([torch.ones(32, dtype=torch.long), torch.zeros(32, dtype=torch.long)]).to(dev)
 
-    def bare_step() -> None:
+    def bare_step(optimizer: torch.optim.Optimizer) -> None:
         loss = d.loss_from_logits(d(x), y)
-        opt.zero_grad(set_to_none=False)
+        optimizer.zero_grad(set_to_none=False)
         loss.backward()
-        opt.step()
+        optimizer.step()
 
     def bare() -> None:
         for _ in range(steps):
-            bare_step()
+            bare_step(opt)
 
     d.train()
     res["bare_ms"] = _time(bare, steps)
@@ -85,24 +86,21 @@ def main() -> int:
         if dev.type != "cuda":
             raise RuntimeError("CUDA graphs need a GPU")
         opt_c = torch.optim.Adam(d.parameters(), lr=d.config.lr, capturable=True)
-        opt_saved = opt
-        opt = opt_c
         s = torch.cuda.Stream()
         s.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(s):
             for _ in range(3):
-                bare_step()
+                bare_step(opt_c)
         torch.cuda.current_stream().wait_stream(s)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            bare_step()
+            bare_step(opt_c)
 
         def replay() -> None:
             for _ in range(steps):
                 graph.replay()
 
         res["graph_ms"] = _time(replay, steps)
-        opt = opt_saved
     except Exception as exc:  # noqa: BLE001  report and go on
         res["graph_ms"] = None
         res["graph_error"] = f"{type(exc).__name__}: {exc}"[:300]

@@ -370,7 +370,7 @@ def d_precision_sweep(d: Discriminator, seqs: Tensor, n: int, device: torch.devi
     """D alone on B*N*(T-1) random rows shaped like the rollouts: time per precision, error against float64."""
     g = torch.Generator(device="cpu").manual_seed(1)
     rows = seqs.shape[0] * n * (seqs.shape[1] - 1)
-    tokens = torch.randint(0, int(seqs.max()) + 1, (rows, seqs.shape[1]), generator=g).to(device)
+    tokens = torch.randint(0, d.vocab_size, (rows, seqs.shape[1]), generator=g).to(device)
     d.eval()
     with torch.no_grad():
         ref = disc_score(d.double().score_weights(), tokens, precision="fp32").double()

@@ -1,7 +1,6 @@
 """examples/oracle_train.py end to end with the tiny preset (a V=50, T=8 random oracle; seconds)."""
 
 import csv
-import importlib.util
 import json
 import math
 import os
@@ -12,17 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from example_loader import load_example
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oracle_train.py"
 
 
 @pytest.fixture(scope="module")
 def ot():
-    spec = importlib.util.spec_from_file_location("oracle_train", EXAMPLE)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["oracle_train"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_example("oracle_train")
 
 
 @pytest.fixture(autouse=True)

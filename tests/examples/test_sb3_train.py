@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from example_loader import load_example as load
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
+
+from example_loader import load_example
 
 from seqgan_env.text import generate
 from seqgan_env.text.checkpoint import load_text_checkpoint
@@ -15,12 +16,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "text"
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("text_train", REPO / "examples" / "text_train.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["text_train"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_example("text_train")
 
 
 def test_music_task_tiny_writes_summary_checkpoints_and_decodes(tmp_path, capsys):

@@ -3,20 +3,15 @@ starting torch.profiler takes ~20 s on the 2-core CI box)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "profile_rollout.py"
+from example_loader import load_example
 
 
 def test_profile_rollout_runs_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("profile_rollout", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_example("profile_rollout")
     out = tmp_path / "prof.json"
     result = mod.main(
         ["--device", "cpu", "--vocab", "64", "--hidden", "16", "--batch", "2", "--rollouts", "2", "--length", "4",

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from example_loader import load_example
 
 from seqgan_env.files import CorruptFileError
 from seqgan_env.generator import Generator
 from seqgan_env.generator_files import load_generator, save_generator
 from seqgan_env.runs import OracleRun, RunError, data_digest, load_run, oracle_digest
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("oracle_train", REPO / "examples" / "oracle_train.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["oracle_train"] = mod
-    spec.loader.exec_module(mod)
+    mod = load_example("oracle_train")
     out = tmp_path_factory.mktemp("r") / "tiny"
     assert mod.cli(["--preset", "tiny", "--out", str(out), "--progress", "false", "--seed", "4"]) == 0
     return out
