@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from seqgan_env._compat import alias_method
+from seqgan_env.checks import check_int
 from seqgan_env.config import warn_if_large_lr
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator, check_tokens, row_seeds_for, token_log_probs
@@ -77,8 +78,7 @@ class ReinforceConfig:
                 raise ValueError(f"{name}={value!r} must be a finite number > 0.")
         warn_if_large_lr("ReinforceConfig.lr", self.lr, 0.01)
         for name in ("batch_size", "num_rollouts"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1.")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
         if self.baseline not in ("none", "mean"):
             raise ValueError(f"baseline={self.baseline!r}; use 'none' (paper) or 'mean'.")
         if self.rollout_policy not in ("current", "delayed"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seqgan_env._compat import renamed_field
+from seqgan_env.checks import check_int
 
 __all__ = ["ScheduleConfig", "PHASES"]
 
@@ -66,15 +67,15 @@ class ScheduleConfig:
     def __post_init__(self) -> None:
         for name in ("mle_epochs", "d_pretrain_rounds", "d_pretrain_epochs", "adv_rounds", "g_steps", "d_steps",
                      "d_epochs"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 0.")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=0))
         for name in ("eval_every", "d_batch_size", "eval_samples", "d_eval_samples", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
-        if self.num_negatives is not None and self.num_negatives < 1:
-            raise ValueError(f"num_negatives={self.num_negatives} must be >= 1 (or None: the training-set size).")
-        if self.baseline_epochs is not None and self.baseline_epochs < 0:
-            raise ValueError(f"baseline_epochs={self.baseline_epochs} must be >= 0 (or None: adv_rounds).")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
+        if self.num_negatives is not None:
+            object.__setattr__(self, "num_negatives", check_int(
+                "num_negatives", self.num_negatives, minimum=1, hint="or None: the training-set size"))
+        if self.baseline_epochs is not None:
+            object.__setattr__(self, "baseline_epochs", check_int(
+                "baseline_epochs", self.baseline_epochs, minimum=0, hint="or None: adv_rounds"))
 
     @property
     def resolved_baseline_epochs(self) -> int:

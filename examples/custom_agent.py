@@ -1,6 +1,6 @@
 """A minimal custom generator agent trained adversarially (see docs/plugging_in_agents.md). Runs in seconds:
 
-    python examples/custom_agent.py
+    python examples/custom_agent.py [--out runs/custom_agent] [--adv-rounds 20]
 
 The agent implements the :class:`~seqgan_env.agents.protocol.GeneratorAgent` protocol: REINFORCE on the *terminal*
 reward D(Y) (no Monte Carlo rollouts) with a running-mean baseline. The trainer does the rest: MLE pretraining,
@@ -15,8 +15,11 @@ import torch
 
 from seqgan_env import Discriminator, random_oracle
 from seqgan_env.agents import AdversarialTrainer, GeneratorAgent, ScheduleConfig
+from seqgan_env.checks import check_int
+from seqgan_env.cli import ArgumentParser, check_run_options, run_cli
 from seqgan_env.config import DataConfig
 from seqgan_env.data import make_oracle_data
+from seqgan_env.files import check_output_dir
 from seqgan_env.generator import Generator
 from seqgan_env.presets import PRESETS
 from seqgan_env.rewards import RolloutReward
@@ -57,23 +60,35 @@ class TerminalRewardAgent:
         self.baseline = float(state["baseline"])
 
 
-def main() -> None:
-    torch.set_num_threads(1)
+def main(argv: list[str] | None = None) -> int:
+    p = ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="runs/custom_agent", help="output directory (metrics.csv, checkpoints)")
+    p.add_argument("--adv-rounds", type=int, default=20, help="adversarial rounds (G step + D retraining each)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the oracle (seed), G (seed+1) and D (seed+2)")
+    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    args = p.parse_args(argv)
+    check_run_options(threads=args.threads)
+    check_int("--adv-rounds", args.adv_rounds, minimum=0)
+    check_int("--seed", args.seed, minimum=0)
+    torch.set_num_threads(args.threads)
+    out = check_output_dir(args.out)
     task = PRESETS["tiny"]  # V = 32, T = 8
-    oracle = random_oracle(task.generator_config(), seed=0)
-    agent = TerminalRewardAgent(Generator(task.generator_config(), seed=1))
+    oracle = random_oracle(task.generator_config(), seed=args.seed)
+    agent = TerminalRewardAgent(Generator(task.generator_config(), seed=args.seed + 1))
     assert isinstance(agent, GeneratorAgent)  # the protocol is runtime-checkable
     trainer = AdversarialTrainer(
-        agent, Discriminator(task.discriminator_config(), seed=2), oracle,
+        agent, Discriminator(task.discriminator_config(), seed=args.seed + 2), oracle,
         make_oracle_data(oracle, DataConfig(num_train=1024, num_test=512)),
-        schedule=ScheduleConfig(mle_epochs=3, d_pretrain_rounds=3, d_pretrain_epochs=1, adv_rounds=20, d_steps=1,
-                                d_epochs=1, num_negatives=512, eval_samples=512, d_eval_samples=256, eval_every=10),
-        out_dir="runs/custom_agent", tensorboard=False,
+        schedule=ScheduleConfig(mle_epochs=3, d_pretrain_rounds=3, d_pretrain_epochs=1, adv_rounds=args.adv_rounds,
+                                d_steps=1, d_epochs=1, num_negatives=512, eval_samples=512, d_eval_samples=256,
+                                eval_every=10),
+        seed=args.seed, out_dir=out, tensorboard=False,
     )
     summary = trainer.run()
     print(f"NLL-oracle: after MLE pretraining {summary['pretrain_nll_oracle']:.3f}, MLE-only baseline "
-          f"{summary['mle_nll_oracle']:.3f}, custom agent {summary['seqgan_nll_oracle']:.3f} (runs/custom_agent/)")
+          f"{summary['mle_nll_oracle']:.3f}, custom agent {summary['seqgan_nll_oracle']:.3f} ({out}/)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_cli(main))

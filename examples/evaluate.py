@@ -42,7 +42,7 @@ from typing import Any
 
 import torch
 
-from seqgan_env.cli import ArgumentParser, UsageError, run_cli
+from seqgan_env.cli import ArgumentParser, UsageError, check_run_options, run_cli
 from seqgan_env.evaluation import curve_gap, quality_diversity, text_quality_diversity, text_scores, unigram_samples
 from seqgan_env.files import write_json
 from seqgan_env.generator import Generator
@@ -118,6 +118,7 @@ def parse_args(argv: list[str]) -> Args:
     for q in args.top_p:
         if not (math.isfinite(q) and 0 < q <= 1):
             raise UsageError(f"--top-p {q}: every top-p must be in (0, 1] (1.0 turns truncation off).")
+    check_run_options(threads=args.threads, device=args.device)
     if args.num_samples is not None and args.num_samples < 2:
         raise UsageError(f"--num-samples {args.num_samples}: pass at least 2.")
     return args

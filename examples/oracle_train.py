@@ -44,7 +44,7 @@ import torch
 from seqgan_env import streams
 from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig, TrainingStopped
 from seqgan_env.agents.trainer import plot_learning_curve
-from seqgan_env.cli import ConfigCLI, Section, UsageError, run_cli
+from seqgan_env.cli import ConfigCLI, Section, UsageError, check_run_options, run_cli
 from seqgan_env.config import DataConfig, DiscriminatorOptions, GeneratorConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
@@ -83,6 +83,11 @@ class RunArgs:
     """torch.set_num_threads (None: torch's default; torchrun sets one thread per rank)"""
     dist_timeout: float = 600.0
     """seconds a rank waits for the others in a collective before the run stops (torchrun only)"""
+
+    def __post_init__(self) -> None:
+        check_run_options(threads=self.threads, device=self.device, dist_timeout=self.dist_timeout)
+        if self.stop_after_rounds is not None and self.stop_after_rounds < 0:
+            raise UsageError(f"--stop-after-rounds {self.stop_after_rounds}: pass a count >= 0.")
 
 
 @dataclass

@@ -35,6 +35,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from seqgan_env.checks import check_int, resolve_device
+from seqgan_env.cli import ArgumentParser, UsageError, run_cli
 from seqgan_env.config import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, DiscriminatorConfig, GeneratorConfig
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.generator import Generator, LSTMWeights, lstm_cell
@@ -227,7 +229,7 @@ def build(args: argparse.Namespace, device: torch.device) -> tuple[Generator, Di
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vocab", type=int, help="V (GPU default 5000, CPU 1000)")
     ap.add_argument("--hidden", type=int, help="H (default 32)")
     ap.add_argument("--emb", type=int, default=None, help="E (default: = hidden)")
@@ -248,8 +250,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
     ap.add_argument("--trace", type=Path, default=None, help="write torch.profiler chrome traces into this folder")
     args = ap.parse_args(argv)
+    for name in ("vocab", "hidden", "emb", "batch", "rollouts", "length", "repeats"):
+        if getattr(args, name) is not None:
+            check_int(f"--{name}", getattr(args, name), minimum=2 if name == "length" else 1)
+    for name in ("block_r", "num_warps"):
+        for v in getattr(args, name).split(","):
+            if not v.strip().isdigit() or int(v) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} {getattr(args, name)!r}: pass whole numbers >= 1 "
+                                 "separated by commas, e.g. 16,32.")
 
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"), "--device")
     defaults = PAPER if device.type == "cuda" else CPU_DEFAULT
     for k, v in defaults.items():
         if getattr(args, k) is None:
@@ -407,5 +417,10 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """The command line: a bad flag or value is one ``error: ...`` line and exit code 2."""
+    return run_cli(lambda a: (main(a), 0)[1], argv)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli())

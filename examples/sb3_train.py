@@ -63,7 +63,8 @@ from seqgan_env.agents.sb3 import (
 )
 from seqgan_env.agents.sb3_reinforce import ReinforceAlgorithm
 from seqgan_env.agents.trainer import METRIC_COLUMNS
-from seqgan_env.cli import ConfigCLI, Section, UsageError, run_cli
+from seqgan_env.checks import check_int, check_number
+from seqgan_env.cli import ConfigCLI, Section, UsageError, check_run_options, run_cli
 from seqgan_env.config import DataConfig, DiscriminatorOptions, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
@@ -98,6 +99,9 @@ class RunArgs:
     save: bool = True
     """write DIR/setup (model, D, G, env config)"""
 
+    def __post_init__(self) -> None:
+        check_run_options(threads=self.threads, device=self.device)
+
 
 @dataclass
 class EnvArgs:
@@ -112,6 +116,10 @@ class EnvArgs:
     reward_backend: str = "auto"
     """rollout backend: auto (Triton on CUDA, else torch) | triton | torch"""
 
+    def __post_init__(self) -> None:
+        check_int("--num-envs", self.num_envs, minimum=1)
+        check_int("--num-rollouts", self.num_rollouts, minimum=1, hint="the paper uses 16")
+
 
 @dataclass
 class AdversarialArgs:
@@ -123,6 +131,10 @@ class AdversarialArgs:
     """retrain D every this many rollouts (one rollout = num_envs * n_steps tokens, or B * T for reinforce)"""
     eval_every: int = 8
     """evaluate every this many D rounds (and at the end)"""
+
+    def __post_init__(self) -> None:
+        for name in ("timesteps", "d_every", "eval_every"):
+            check_int(f"--{name.replace('_', '-')}", getattr(self, name), minimum=1)
 
 
 @dataclass
@@ -145,6 +157,15 @@ class SB3Args:
     """entropy bonus"""
     max_grad_norm: float = 5.0
     """gradient-norm clip (the paper's 5.0)"""
+
+    def __post_init__(self) -> None:
+        for name in ("n_steps", "batch_size", "n_epochs"):
+            check_int(f"--{name.replace('_', '-')}", getattr(self, name), minimum=1)
+        check_number("--learning-rate", self.learning_rate, low=0, low_open=True)
+        check_number("--gamma", self.gamma, low=0, high=1)
+        check_number("--gae-lambda", self.gae_lambda, low=0, high=1)
+        check_number("--ent-coef", self.ent_coef)
+        check_number("--max-grad-norm", self.max_grad_norm, low=0, low_open=True)
 
 
 @dataclass

@@ -46,7 +46,7 @@ import torch
 
 from seqgan_env import streams
 from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig, TrainingStopped
-from seqgan_env.cli import ConfigCLI, Section, UsageError, run_cli
+from seqgan_env.cli import ConfigCLI, Section, UsageError, check_run_options, run_cli
 from seqgan_env.config import DiscriminatorOptions, GeneratorConfig, MLEConfig
 from seqgan_env.data import SequenceData
 from seqgan_env.discriminator import Discriminator
@@ -79,6 +79,11 @@ class RunArgs:
     """torch.set_num_threads"""
     progress: bool = False
     """tqdm progress bars"""
+
+    def __post_init__(self) -> None:
+        check_run_options(threads=self.threads)
+        if self.stop_after_rounds is not None and self.stop_after_rounds < 0:
+            raise UsageError(f"--stop-after-rounds {self.stop_after_rounds}: pass a count >= 0.")
 
 
 @dataclass

@@ -25,9 +25,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, NoReturn
 
+from .checks import check_int, check_number, resolve_device
 from .files import RunLockedError
 
-__all__ = ["UsageError", "ArgumentParser", "run_cli", "USER_ERRORS", "Section", "ConfigCLI", "field_docs"]
+__all__ = [
+    "UsageError", "ArgumentParser", "run_cli", "USER_ERRORS", "check_run_options", "Section", "ConfigCLI", "field_docs",
+]
 
 
 class UsageError(ValueError):
@@ -76,6 +79,22 @@ def run_cli(main: Callable[[list[str]], int | None], argv: Sequence[str] | None 
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     return 0 if code is None else int(code)
+
+
+def check_run_options(
+    *, threads: int | None = None, device: str | None = None, dist_timeout: float | None = None
+) -> None:
+    """The options every example shares, refused as :class:`UsageError` before any work starts: ``--threads``
+    (a whole number >= 1), ``--device`` (a torch device that exists here) and ``--dist-timeout`` (seconds > 0)."""
+    try:
+        if threads is not None:
+            check_int("--threads", threads, minimum=1, hint="leave it out for torch's default")
+        if device is not None:
+            resolve_device(device, "--device")
+        if dist_timeout is not None:
+            check_number("--dist-timeout", dist_timeout, low=0, low_open=True)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -11,12 +11,19 @@ import math
 import warnings
 from dataclasses import dataclass
 
+from .checks import check_int
+
 __all__ = [
     "GeneratorConfig", "DiscriminatorConfig", "DiscriminatorOptions", "MLEConfig", "DataConfig", "warn_if_large_lr",
 ]
 
 PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+
+
+def _check_size(obj: object, name: str) -> None:
+    """A size field of a frozen config: a whole number >= 1, stored as an ``int``."""
+    object.__setattr__(obj, name, check_int(name, getattr(obj, name), minimum=1))
 
 
 def _check_positive(name: str, value: int | float) -> None:
@@ -56,7 +63,8 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "emb_dim", "hidden_dim", "seq_len"):
-            _check_positive(name, getattr(self, name))
+            _check_size(self, name)
+        object.__setattr__(self, "start_token", check_int("start_token", self.start_token))
         if not 0 <= self.start_token < self.vocab_size:
             raise ValueError(
                 f"start_token={self.start_token} is outside [0, vocab_size={self.vocab_size}); "
@@ -94,7 +102,7 @@ class DiscriminatorConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "seq_len", "emb_dim"):
-            _check_positive(name, getattr(self, name))
+            _check_size(self, name)
         if len(self.filter_sizes) != len(self.num_filters):
             raise ValueError(
                 f"filter_sizes has {len(self.filter_sizes)} entries but num_filters has "
@@ -179,9 +187,8 @@ class MLEConfig:
     grad_clip: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.epochs < 0:
-            raise ValueError(f"epochs={self.epochs} must be >= 0.")
-        _check_positive("batch_size", self.batch_size)
+        object.__setattr__(self, "epochs", check_int("epochs", self.epochs, minimum=0))
+        _check_size(self, "batch_size")
         _check_positive("lr", self.lr)
         warn_if_large_lr("MLEConfig.lr", self.lr, 0.01)
         _check_positive("grad_clip", self.grad_clip)
@@ -203,4 +210,5 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         for name in ("num_train", "num_test"):
-            _check_positive(name, getattr(self, name))
+            _check_size(self, name)
+        object.__setattr__(self, "seed", check_int("seed", self.seed))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .checks import check_int
 from .config import GeneratorConfig
 from .kernels import LSTMWeights, derive_seeds, mc_rollout
 from .kernels.philox import check_seeds
@@ -232,9 +233,8 @@ class Generator(nn.Module):
         Returns:
             (B, length) long tensor.
         """
-        length = self.seq_len if length is None else int(length)
-        if length < 1:
-            raise ValueError(f"length={length} must be >= 1.")
+        num = check_int("num", num, minimum=0)
+        length = self.seq_len if length is None else check_int("length", length, minimum=1)
         if prefix is None:
             prefix = torch.empty(num, 0, dtype=torch.long, device=self.device)
         check_tokens(prefix, self.vocab_size, name="prefix")
@@ -271,6 +271,8 @@ class Generator(nn.Module):
     ) -> Tensor:
         """:meth:`sample` in chunks of ``batch_size`` (bounds memory for large ``num``); the row seeds are drawn (or
         derived) for all ``num`` rows first, so the result does not depend on ``batch_size``. Returns (num, T)."""
+        num = check_int("num", num, minimum=0)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
         seeds = row_seeds_for(num, row_seeds=row_seeds, seed=seed, generator=generator, device=self.device)
         chunks = [
             self.sample(min(batch_size, num - i), row_seeds=seeds[i : i + batch_size], temperature=temperature,

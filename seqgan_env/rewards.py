@@ -34,6 +34,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from .checks import check_int
 from .discriminator import Discriminator
 from .generator import Generator, check_tokens, row_seeds_for
 from .kernels import KernelResourceError, NonFiniteError, resolve_backend, rollout_reference, triton_rollout
@@ -93,8 +94,10 @@ class RolloutReward:
                 f"generator seq_len {generator.seq_len} != discriminator seq_len {discriminator.seq_len}; "
                 "build both for the same length."
             )
-        if isinstance(num_rollouts, bool) or int(num_rollouts) != num_rollouts or num_rollouts < 1:
-            raise ValueError(f"num_rollouts={num_rollouts!r} must be an int >= 1 (paper: 16).")
+        num_rollouts = check_int("num_rollouts", num_rollouts, minimum=1, hint="the paper uses 16")
+        if score_fn is not None and not callable(score_fn):
+            raise ValueError(f"score_fn must be callable (tokens (R, T) long -> (R,) float), got "
+                             f"{type(score_fn).__name__}.")
         if rollout_policy not in ("current", "delayed"):
             raise ValueError(f"rollout_policy={rollout_policy!r}; use 'current' or 'delayed'.")
         if not 0.0 <= update_rate <= 1.0:
@@ -148,7 +151,17 @@ class RolloutReward:
     def score(self, tokens: Tensor) -> Tensor:
         """D(Y) (or ``score_fn``) for (R, T) tokens -> (R,) float, no dropout. Raises :class:`NonFiniteError` for
         a NaN/inf score (a diverged discriminator), rather than paying it as a reward."""
-        s = self._score_fn(tokens) if self._score_fn is not None else self._scorer(tokens)
+        if self._score_fn is None:
+            s = self._scorer(tokens)
+        else:
+            s = self._score_fn(tokens)
+            r = tokens.shape[0]
+            if not isinstance(s, Tensor) or s.shape != (r,) or not s.dtype.is_floating_point:
+                got = (f"{type(s).__name__} of shape {tuple(s.shape)} and dtype {s.dtype}" if isinstance(s, Tensor)
+                       else type(s).__name__)
+                raise ValueError(f"score_fn must return a ({r},) float tensor, one score per sequence of the (R, T) = "
+                                 f"{tuple(tokens.shape)} tokens it is given; it returned a {got}.")
+            s = s.float()
         if s.numel() and not bool(torch.isfinite(s).all()):
             who = "score_fn" if self._score_fn is not None else "the discriminator"
             raise NonFiniteError(
@@ -257,7 +270,10 @@ class RolloutReward:
         self._check(prefixes)
         b = prefixes.shape[0]
         seeds = self._seeds(b, seed, row_seeds, prefixes.device)
-        lengths = torch.as_tensor(lengths, device=prefixes.device, dtype=torch.long)
+        lengths = torch.as_tensor(lengths, device=prefixes.device)
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+            raise ValueError(f"lengths must be integer prefix lengths, got dtype {lengths.dtype}; pass a long tensor.")
+        lengths = lengths.long()
         if lengths.shape != (b,) or (b and (int(lengths.min()) < 0 or int(lengths.max()) > self.seq_len)):
             raise ValueError(f"lengths must be (B,) in [0, {self.seq_len}], got {lengths.tolist()}.")
         out = torch.empty(b, device=prefixes.device)

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ._compat import alias_property
+from .checks import check_int, resolve_device
 from .discriminator import Discriminator
 from .generator import Generator
 from .oracle import make_oracle
@@ -108,7 +109,8 @@ def build_task(
         rollout_reward: a :class:`RolloutReward` to adopt (its G and D are used; passing other models beside it is an
             error, and so are ``score_fn``/``score_precision`` other than the defaults).
         num_rollouts, rollout_policy, reward_backend, score_fn, score_precision: the new reward's settings.
-        device: where the models are built.
+        device: where the models are built (``"cuda"`` means the current GPU, so models moved with
+            ``.to("cuda")`` match); passed models must already be there.
         oracle_params: path of the reference oracle. An oracle is built when G is built here or when this is given:
             the file, else ``$SEQGAN_ORACLE_PARAMS`` (preset ``"oracle"`` at V = 5000), else the seeded random oracle.
         vocab: an id -> text table (see :func:`check_vocab`).
@@ -141,9 +143,10 @@ def build_task(
     found_t = [(w, m.seq_len) for w, m in (("generator", generator), ("discriminator", discriminator)) if m]
     v = _pick("vocab_size", vocab_size, *found_v)
     t = _pick("seq_len", seq_len, *found_t)
-    v = p.vocab_size if v is None else int(v)
-    t = p.seq_len if t is None else int(t)
-    dev = torch.device(device)
+    v = p.vocab_size if v is None else check_int("vocab_size", v, minimum=1)
+    t = p.seq_len if t is None else check_int("seq_len", t, minimum=1)
+    seed = None if seed is None else check_int("seed", seed, minimum=0)
+    dev = resolve_device(device)
     for what, m in (("generator", generator), ("discriminator", discriminator)):
         if m is not None and m.device != dev:
             raise ValueError(
@@ -156,7 +159,7 @@ def build_task(
     if generator is None or oracle_params is not None:
         use_env = p.use_oracle_env_var and v == PRESETS["oracle"].vocab_size
         oracle = make_oracle(oracle_params, config=gen_cfg, seed=ORACLE_SEED, use_env=use_env).to(dev)
-    gen_seed, disc_seed = (int(x) for x in np.random.SeedSequence(0 if seed is None else int(seed)).generate_state(2))
+    gen_seed, disc_seed = (int(x) for x in np.random.SeedSequence(0 if seed is None else seed).generate_state(2))
     if generator is None:
         generator = Generator(gen_cfg, seed=gen_seed).to(dev)
     if discriminator is None:

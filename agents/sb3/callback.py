@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import Tensor
 
@@ -23,7 +24,10 @@ __all__ = ["make_discriminator_step", "DiscriminatorCallback"]
 
 def _sequences_from_buffer(buffer: Any, seq_len: int, vocab_size: int) -> Tensor:
     """Complete sequences in an SB3 rollout buffer: the steps whose observation holds T-1 tokens, plus the action."""
-    obs = np.asarray(buffer.observations).reshape(-1, seq_len)
+    observations = buffer.observations
+    if isinstance(observations, dict):  # DictRolloutBuffer (observation_mode="dict")
+        observations = observations["input_ids"]
+    obs = np.asarray(observations).reshape(-1, seq_len)
     act = np.asarray(buffer.actions).reshape(-1)
     last = (obs != vocab_size).sum(axis=1) == seq_len - 1
     seqs = obs[last].round().astype(np.int64)
@@ -151,6 +155,8 @@ class DiscriminatorCallback(BaseCallback):
 
     def _shape(self) -> tuple[int, int]:
         space = self.model.observation_space
+        if isinstance(space, spaces.Dict):  # observation_mode="dict": the token ids are under "input_ids"
+            space = space["input_ids"]
         return int(space.shape[0]), int(np.max(space.high))
 
     def _sync(self) -> None:

@@ -180,6 +180,7 @@ def sample_policy_sequences(
     """
     if hasattr(model, "sample_sequences"):
         return model.sample_sequences(num, seed=seed)
+    dict_obs = isinstance(getattr(model, "observation_space", None), spaces.Dict)  # observation_mode="dict"
     chunks = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -188,7 +189,8 @@ def sample_policy_sequences(
             obs = np.full((b, seq_len), vocab_size, dtype=np.int64)
             state, start = None, np.ones(b, dtype=bool)
             for t in range(seq_len):
-                actions, state = model.predict(obs, state=state, episode_start=start, deterministic=False)
+                x = {"input_ids": obs, "attention_mask": (obs != vocab_size).astype(np.int64)} if dict_obs else obs
+                actions, state = model.predict(x, state=state, episode_start=start, deterministic=False)
                 obs[:, t] = np.asarray(actions).reshape(b)
                 start = np.zeros(b, dtype=bool)
             chunks.append(torch.as_tensor(obs))

@@ -108,24 +108,37 @@ def _algorithm_class(path: str, directory: Path) -> type:
     return cls
 
 
-def load_setup(directory: str | Path, *, device: str = "cpu", **env_overrides: Any) -> Setup:
+def load_setup(directory: str | Path, *, device: str | torch.device | None = None, **env_overrides: Any) -> Setup:
     """Rebuild what :func:`save_setup` wrote: the env (same config, the saved D and generator), then the model
-    loaded onto it. ``env_overrides`` replace saved env kwargs (e.g. ``oracle_params`` on another machine)."""
+    loaded onto it.
+
+    Args:
+        directory: what :func:`save_setup` wrote.
+        device: where the env's models, its rewards and the algorithm go (default: the device saved in
+            ``env_config.json``, i.e. where the setup ran). ``device="cpu"`` loads a GPU run on a machine without one.
+        env_overrides: replace saved env kwargs (e.g. ``oracle_params`` on another machine).
+    """
+    from seqgan_env.checks import resolve_device
     from seqgan_env.config import DiscriminatorConfig, GeneratorConfig
 
     directory = Path(directory)
     meta = json.loads((directory / "algo.json").read_text())
     env_kwargs = json.loads((directory / "env_config.json").read_text())
     env_kwargs.update(env_overrides)
+    if device is not None:
+        env_kwargs["device"] = device
+    dev = resolve_device(env_kwargs.get("device", "cpu"))
+    env_kwargs["device"] = dev
     saved = {n: load_checked(directory / f"{n}.pt", what=f"{n} file") for n in ("discriminator", "generator")}
     disc = Discriminator(_config_from(DiscriminatorConfig, saved["discriminator"]["config"]))
     disc.load_state_dict(saved["discriminator"]["state_dict"])
     gen = Generator(_config_from(GeneratorConfig, saved["generator"]["config"]))
     gen.load_state_dict(saved["generator"]["state_dict"])
+    disc, gen = disc.to(dev), gen.to(dev)
     env = make_sb3_env(generator=gen, discriminator=disc, **env_kwargs)
     cls = _algorithm_class(str(meta.get("class", "")), directory)
     if issubclass(cls, BaseAlgorithm):
-        model = cls.load(directory / "model.zip", env=env, device=device)
+        model = cls.load(directory / "model.zip", env=env, device=dev)
     else:
         model = cls.load(directory / "model.zip", env=env, discriminator=disc)
     return Setup(model=model, env=env, discriminator=disc, extra=meta.get("extra", {}))

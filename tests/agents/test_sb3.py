@@ -239,6 +239,27 @@ def test_save_load_setup_roundtrip(tmp_path):
     loaded.env.close()
 
 
+def test_load_setup_device_follows_the_saved_env_and_can_be_overridden(tmp_path):
+    """A setup saved on a GPU (device "cuda" in env_config.json) loads on a CPU machine with device="cpu"; with the
+    saved device unavailable the error names that fix."""
+    import json
+
+    env = tiny_env(2)
+    model = PPO("MlpPolicy", env, n_steps=T, batch_size=16, n_epochs=1, seed=0)
+    save_setup(tmp_path / "run", model, env)
+    cfg_path = tmp_path / "run" / "env_config.json"
+    cfg = json.loads(cfg_path.read_text()) | {"device": "cuda"}  # what a run with device="cuda" saves
+    cfg_path.write_text(json.dumps(cfg))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available.*pass 'cpu'"):
+            load_setup(tmp_path / "run")
+    loaded = load_setup(tmp_path / "run", device="cpu")
+    assert loaded.env.unwrapped.device == torch.device("cpu") and loaded.model.device == torch.device("cpu")
+    assert loaded.discriminator.device == torch.device("cpu")
+    env.close()
+    loaded.env.close()
+
+
 def test_buffer_negatives_are_the_rollouts_finished_sequences():
     """negatives="buffer": D is trained on exactly the sequences the policy finished in the rollout just collected."""
     env = tiny_env(2, reward_mode="terminal")
@@ -329,6 +350,38 @@ def test_dict_observations_with_the_extractor():
     obs = env.reset()
     actions, _ = model.predict(obs)
     assert actions.shape == (2,)
+
+
+@pytest.mark.parametrize("negatives", ["buffer", "policy"])
+def test_discriminator_callback_with_dict_observations(negatives):
+    """observation_mode="dict": the callback reads the token ids under "input_ids" (buffer negatives are the
+    sequences the policy finished, as in Box mode) and samples a MultiInputPolicy with dict observations."""
+    env = tiny_env(2, reward_mode="terminal", observation_mode="dict")
+    finished: list[np.ndarray] = []
+    seen: list[torch.Tensor] = []
+
+    class Collect(BaseCallback):
+        def _on_step(self) -> bool:
+            finished.extend(i["terminal_observation"]["input_ids"] for i in self.locals["infos"]
+                            if "terminal_observation" in i)
+            return True
+
+    def step(fake: torch.Tensor) -> dict[str, float]:
+        seen.append(fake.clone())
+        return {"d_loss": 0.0, "d_acc": 1.0}
+
+    kwargs = {"features_extractor_class": TokenSequenceExtractor,
+              "features_extractor_kwargs": {"emb_dim": 8, "hidden_dim": 8}}
+    model = PPO("MultiInputPolicy", env, policy_kwargs=kwargs, n_steps=2 * T, batch_size=16, n_epochs=1, seed=0)
+    cb = DiscriminatorCallback(step, negatives=negatives, num_negatives=6, seed=3)
+    model.learn(2 * 2 * T, callback=[Collect(), cb])
+    assert len(seen) == 1 and seen[0].dtype == torch.long and ((seen[0] >= 0) & (seen[0] < V)).all()
+    if negatives == "buffer":
+        assert sorted(map(tuple, seen[0].tolist())) == sorted(tuple(int(x) for x in f) for f in finished)
+    else:
+        assert seen[0].shape == (6, T)
+        torch.testing.assert_close(seen[0], sample_policy_sequences(model, 6, T, V, seed=3), rtol=0, atol=0)
+    env.close()
 
 
 def test_maskable_ppo_through_make_vec_env():

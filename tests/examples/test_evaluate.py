@@ -106,6 +106,8 @@ def test_errors_are_one_line(ev, runs, tmp_path, capsys):
         (["--run", "x=" + str(tmp_path / "none*")], "no directory matches"),
         (["--run", str(runs / "s0"), "--temperatures", "0"], "--temperatures 0.0"),
         (["--run", str(runs / "s0"), "--top-p", "1.5"], "--top-p 1.5"),
+        (["--run", str(runs / "s0"), "--threads", "-1"], "--threads=-1 must be a whole number >= 1"),
+        (["--run", str(runs / "s0"), "--device", "foo"], "--device='foo' is not a torch device"),
     ]
     for argv, needle in cases:
         assert ev.cli(argv) == 2, argv

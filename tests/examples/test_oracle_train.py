@@ -82,6 +82,12 @@ def test_command_line_mistakes_are_one_line(ot, tmp_path, capsys):
     one_error_line(capsys, "invalid int value")
     assert ot.cli(["--preset", "tiny", "--pg-lr", "inf", "--out", str(tmp_path / "x")]) == 2
     one_error_line(capsys, "lr=inf", "finite")
+    for argv, needle in ((["--threads", "0"], "--threads=0 must be a whole number >= 1"),
+                         (["--device", "foo"], "--device='foo' is not a torch device"),
+                         (["--dist-timeout", "0"], "--dist-timeout=0.0 must be a finite number > 0"),
+                         (["--stop-after-rounds", "-1"], "--stop-after-rounds -1")):
+        assert ot.cli(["--preset", "tiny", "--out", str(tmp_path / "x"), *argv]) == 2
+        one_error_line(capsys, needle)
     assert not any(tmp_path.iterdir())
     afile = tmp_path / "afile"
     afile.write_text("")

@@ -9,6 +9,8 @@ import sys
 import pytest
 from example_loader import load_example as load
 
+from seqgan_env.cli import run_cli
+
 
 @pytest.fixture(scope="module")
 def st():
@@ -50,6 +52,24 @@ def test_contrib_algos_say_how_to_install(st, tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and "needs sb3-contrib" in err[0] and "seqgan-env[contrib]" in err[0]
 
 
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--threads", "0"], "--threads=0 must be a whole number >= 1"),
+    (["--device", "foo"], "--device='foo' is not a torch device"),
+    (["--eval-every", "0"], "--eval-every=0 must be a whole number >= 1"),
+    (["--num-envs", "0"], "--num-envs=0 must be a whole number >= 1"),
+    (["--d-every", "0"], "--d-every=0 must be a whole number >= 1"),
+    (["--gamma", "nan"], "--gamma=nan must be a finite number in [0, 1]"),
+    (["--learning-rate", "0"], "--learning-rate=0.0 must be a finite number > 0"),
+])
+def test_bad_values_are_refused_before_pretraining(st, tmp_path, capsys, argv, needle):
+    """Every value is checked when the flags are read: one error line, exit 2, nothing written (they used to fail
+    after pretraining, or with a traceback)."""
+    assert st.cli(["--preset", "tiny", "--out", str(tmp_path / "o"), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0], err
+    assert not (tmp_path / "o").exists()
+
+
 def test_tiny_preset_refuses_an_oracle_file(st, tmp_path, capsys):
     """--preset tiny builds its own V=32 oracle: an --oracle-params that it would ignore is an error instead."""
     assert st.cli(["--preset", "tiny", "--oracle-params", str(tmp_path / "x.npz"), "--out", str(tmp_path / "o")]) == 2
@@ -59,6 +79,15 @@ def test_tiny_preset_refuses_an_oracle_file(st, tmp_path, capsys):
 
 def test_custom_agent_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    load("custom_agent").main()
+    assert load("custom_agent").main([]) == 0
     assert "custom agent" in capsys.readouterr().out
     assert (tmp_path / "runs" / "custom_agent" / "metrics.csv").is_file()
+
+
+@pytest.mark.parametrize("argv", [["--no-such-flag"], ["--threads", "0"], ["--adv-rounds", "-1"]])
+def test_custom_agent_bad_flags_are_one_line_before_any_work(tmp_path, monkeypatch, capsys, argv):
+    monkeypatch.chdir(tmp_path)
+    ca = load("custom_agent")
+    assert run_cli(ca.main, argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and not (tmp_path / "runs").exists()

@@ -40,6 +40,12 @@ def test_music_task_tiny_writes_summary_checkpoints_and_decodes(tmp_path, capsys
     assert len(lines) == 2 and all(all(t.isdigit() and 1 <= int(t) <= 88 for t in line.split()) for line in lines)
 
 
+def test_bad_threads_is_one_error_line(tmp_path, capsys):
+    assert _example().cli(["--preset", "tiny", "--threads", "0", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--threads=0 must be a whole number >= 1" in err[0] and not (tmp_path / "o").exists()
+
+
 def test_missing_task_source_is_one_error_line(tmp_path, capsys):
     assert _example().cli(["--corpus", "poems", "--preset", "tiny", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -26,3 +26,16 @@ def test_profile_rollout_runs_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert by_name[name]["rollout_ms"] > 0 and by_name[name]["reward_ms"] > 0, by_name[name]
     assert by_name["loop"]["reward_vs_loop"] == pytest.approx(1.0)
     assert data["config"]["num_rollout_rows"] == 2 * 2 * 3
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--rollouts", "0"], "--rollouts=0 must be a whole number >= 1"),
+    (["--vocab", "-3"], "--vocab=-3 must be a whole number >= 1"),
+    (["--device", "foo"], "--device='foo' is not a torch device"),
+    (["--block-r", "16,x"], "--block-r '16,x'"),
+    (["--no-such-flag"], "unrecognized arguments"),
+])
+def test_profile_rollout_bad_flags_are_one_line(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]):
+    assert load_example("profile_rollout").cli(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0], err
