@@ -13,7 +13,6 @@ seeded synthetic sentences (Zipf-distributed words from a 5,000-word vocabulary,
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -22,6 +21,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from seqgan_env.cli import ArgumentParser, run_cli
 
 
 def synthetic(n: int, seed: int, vocab: int = 5000) -> list[list[str]]:
@@ -32,8 +33,8 @@ def synthetic(n: int, seed: int, vocab: int = 5000) -> list[list[str]]:
     return [rng.choices(words, weights, k=rng.randint(10, 30)) for _ in range(n)]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    ap = ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hyps", type=int, default=1000)
     ap.add_argument("--refs", type=int, default=10_000)
     ap.add_argument("--nltk-subset", type=int, default=20)
@@ -41,7 +42,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=None)
     ap.add_argument("--label", default="2-core CPU dev box", help="a name for the machine, stored in the JSON")
     ap.add_argument("--json", type=Path, default=Path("benchmarks/results/bleu_speed.json"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
@@ -102,4 +103,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_cli(main))

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from seqgan_env import Generator
+from seqgan_env.cli import ArgumentParser, run_cli
 from seqgan_env.kernels import derive_seeds, rollout_uniforms, sample_tiles
 
 
@@ -49,7 +50,7 @@ def sample_tiles_float32_scan(logits: torch.Tensor, u_pick: torch.Tensor, u_acc:
 
 @torch.no_grad()
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--draws", type=int, default=200_000)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -80,4 +81,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

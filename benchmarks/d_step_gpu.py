@@ -14,7 +14,6 @@ Variants, each timed over whole passes of ``train_discriminator``-sized work (me
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from seqgan_env.cli import ArgumentParser, run_cli
 from seqgan_env.config import DiscriminatorConfig
 from seqgan_env.discriminator import Discriminator
 from seqgan_env.updates import make_discriminator_optimizer, train_discriminator
@@ -44,12 +44,12 @@ def _time(fn, steps: int, repeats: int = 3) -> float:
     return statistics.median(out)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1280, help="real + fake rows per pass (steps = rows / 64)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--device", default="cuda", help="cuda (cpu only as a smoke test: no graph variant)")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     dev = torch.device(a.device)
     d = Discriminator(DiscriminatorConfig(), seed=0).to(dev)
     opt = make_discriminator_optimizer(d)
@@ -112,4 +112,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

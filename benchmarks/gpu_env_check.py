@@ -12,20 +12,21 @@ Needs Gymnasium (the GPU image has none: carry its wheel). Prints one JSON line;
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 import numpy as np
 import torch
 
+from seqgan_env.cli import ArgumentParser, run_cli
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+
+def main(argv: list[str] | None = None) -> int:
+    ap = ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--id", default="SeqGAN-v0")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--rollouts", type=int, default=16)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     import gymnasium as gym
 
     from seqgan_env.kernels._loader import load_kernel_module
@@ -92,4 +93,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

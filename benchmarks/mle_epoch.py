@@ -5,7 +5,6 @@ Usage: python benchmarks/mle_epoch.py [--oracle-params PATH] [--epochs 3] [--jso
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
@@ -13,6 +12,7 @@ import time
 
 import torch
 
+from seqgan_env.cli import ArgumentParser, run_cli
 from seqgan_env.config import DataConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.evaluation import nll_oracle
@@ -21,12 +21,12 @@ from seqgan_env.oracle import make_oracle
 from seqgan_env.updates import make_generator_optimizer, mle_epoch
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> None:
+    ap = ArgumentParser(description=__doc__)
     ap.add_argument("--oracle-params", default=None)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--json", default=None)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     oracle = make_oracle(args.oracle_params)
     data = make_oracle_data(oracle, DataConfig())
     g = Generator(seed=0)
@@ -55,4 +55,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_cli(main))

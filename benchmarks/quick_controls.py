@@ -22,7 +22,6 @@ train/held-out accuracy, wall and CPU seconds) and prints the Markdown table the
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import statistics
@@ -30,6 +29,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from seqgan_env.cli import ArgumentParser, run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "oracle_train.py"
 VARIANTS: dict[str, list[str]] = {
@@ -110,8 +111,8 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", type=Path, default=Path("runs/quick_controls"))
     ap.add_argument("--preset", default="quick")
@@ -120,7 +121,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--report", type=Path, default=None, metavar="FILE.json",
                     help="train nothing: collect the finished runs under --out into FILE.json and print a table")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if a.report is not None:
         report = collect(a.out, a.seeds)
         a.report.parent.mkdir(parents=True, exist_ok=True)
@@ -153,4 +154,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

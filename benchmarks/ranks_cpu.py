@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from seqgan_env.cli import ArgumentParser, run_cli
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "oracle_train.py"
 
 
@@ -32,11 +34,11 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", required=True)
     ap.add_argument("train_args", nargs=argparse.REMAINDER, help="arguments of oracle_train.py (after --)")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     extra = [x for x in a.train_args if x != "--"]
     results: dict = {"benchmark": "ranks_cpu", "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
                      "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -62,4 +64,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -32,6 +32,7 @@ import time
 import torch
 
 from seqgan_env import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+from seqgan_env.cli import ArgumentParser, run_cli
 from seqgan_env.generator import lstm_cell
 from seqgan_env.kernels import disc_score
 from seqgan_env.rewards import RolloutReward
@@ -162,7 +163,7 @@ def precision_study(repeats: int, d_rows: int = 4096) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", required=True, help="where to write the results")
     ap.add_argument("--skip-paper", action="store_true", help="only the small config")
     ap.add_argument("--loop-seqs", type=int, default=2, help="sequences the plain loop runs at the paper size")
@@ -201,4 +202,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -13,7 +13,6 @@ the high side for short slices.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -21,12 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from seqgan_env.cli import ArgumentParser, run_cli
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "oracle_train.py"
 PAPER_UNITS = {"mle": 120, "d_pretrain": 50, "adversarial": 200}
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--mle-epochs", type=int, default=2)
     ap.add_argument("--d-pretrain-rounds", type=int, default=1)
@@ -67,4 +68,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))
