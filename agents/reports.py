@@ -70,7 +70,7 @@ def discriminator_accuracies(trainer: AdversarialTrainer) -> dict[str, float]:
         return {"d_train_acc": math.nan, "d_heldout_acc": math.nan}
     u, p, s = trainer.d_updates - 1, trainer.parallel, trainer.schedule
     train = trainer.data.train
-    n = s.num_negatives or train.shape[0]
+    n = trainer.num_negatives
     k = min(s.d_eval_samples, n, trainer.data.test.shape[0])
     lo, hi = p.shard(k)
     seeds = streams.row_seeds(trainer.seed, "negatives", u, rows=range(lo, hi), device=trainer.device)
@@ -131,10 +131,11 @@ def summary(trainer: AdversarialTrainer) -> dict[str, Any]:
         "cpu_s": {k: round(v, 2) for k, v in trainer.cpu.items()} | {"total": round(sum(trainer.cpu.values()), 2)},
         "world_size": trainer.parallel.world_size,
         "schedule": asdict(trainer.schedule),
-        "mle": asdict(trainer.mle),
+        # the learning rates in force (a resume may have changed them: learning_rate_changes), not the built ones
+        "mle": asdict(trainer.mle) | {"lr": trainer.learning_rates()["mle"]},
         "agent": {"type": type(trainer.agent).__name__, "config": trainer.agent.state_dict().get("config")},
         "generator": asdict(trainer.generator.config),
-        "discriminator": asdict(trainer.discriminator.config),
+        "discriminator": asdict(trainer.discriminator.config) | {"lr": trainer.learning_rates()["d"]},
         "seed": trainer.seed,
         "extra": trainer.extra_config,
         "learning_rate_changes": [dict(c) for c in trainer.lr_changes],

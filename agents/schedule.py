@@ -40,7 +40,8 @@ class ScheduleConfig:
         d_epochs: epochs per discriminator retraining (3).
         eval_every: evaluate after unit i when i % eval_every == 0 and after the last unit (5).
         num_negatives: generated negatives per D training call; None means the training-set size (paper). D sees
-            as many positives: the whole training set when num_negatives >= its size, else a fresh random subset.
+            as many positives: the whole training set when num_negatives >= its size (the negatives are then capped
+            at that size, with a warning), else a fresh random subset.
         d_batch_size: the discriminator's batch size (64). (G's MLE batch is ``MLEConfig.batch_size``, the PG
             batch the agent's.) ``batch_size`` is its deprecated former name.
         eval_samples: generated sequences scored for NLL-oracle (9,984 = 156 x 64, reference code).

@@ -174,6 +174,12 @@ class AdversarialTrainer:
         self.num_show = int(num_show)
         self.sample_log: list[dict[str, Any]] = []
         self.schedule = schedule = schedule or ScheduleConfig()
+        if schedule.num_negatives is not None and schedule.num_negatives > data.train.shape[0]:
+            warnings.warn(
+                f"num_negatives={schedule.num_negatives} is more than the {data.train.shape[0]} training sequences; "
+                f"D trains on {data.train.shape[0]} negatives and as many positives (the classes stay balanced).",
+                stacklevel=2,
+            )
         self.mle = mle or MLEConfig(epochs=schedule.mle_epochs)
         self.seed = int(seed)
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -266,10 +272,15 @@ class AdversarialTrainer:
         return reports.evaluate(self, model, with_discriminator=with_discriminator)
 
     # ------------------------------------------------------------------ discriminator
+    @property
+    def num_negatives(self) -> int:
+        """Negatives (and positives) per D retraining: ``schedule.num_negatives``, at most the training-set size."""
+        return min(self.schedule.num_negatives or self.data.train.shape[0], self.data.train.shape[0])
+
     def _negatives_and_positives(self, update: int) -> tuple[Tensor, Tensor]:
         """D retraining ``update``'s fresh negatives (sampled per rank, gathered) and as many positives."""
         train = self.data.train
-        n = self.schedule.num_negatives or train.shape[0]
+        n = self.num_negatives
         lo, hi = self.parallel.shard(n)
         seeds = streams.row_seeds(self.seed, "negatives", update, rows=range(lo, hi), device=self.device)
         fake = self.parallel.all_gather_rows(self.generator.sample_batches(hi - lo, 1024, row_seeds=seeds))

@@ -132,7 +132,8 @@ def load_checkpoint(trainer: AdversarialTrainer, path: str | os.PathLike[str], *
     ``fork=True`` starts *another* run from a run's pretraining: the checkpoint must be at the start of the
     adversarial phase (a run stopped with ``run(stop_after_rounds=0)``), and it may differ from this trainer
     in the agent's config, the caller's ``extra_config`` and the schedule of the later phases (``adv_rounds``,
-    ``g_steps``, ``d_steps``, ``d_epochs``, ``eval_every``, ``checkpoint_every``, ``baseline_epochs``). The
+    ``g_steps``, ``d_steps``, ``d_epochs``, ``checkpoint_every``, ``baseline_epochs``; not ``eval_every``, which
+    picks the pretraining rows, nor the MLE and D learning rates, which pretraining uses). The
     pretrained G, D, their optimizers and the metric rows are taken over; the result is exactly the run this
     trainer would give from scratch (pretraining does not read those settings). The summary records
     ``forked_from``.
@@ -150,8 +151,17 @@ def load_checkpoint(trainer: AdversarialTrainer, path: str | os.PathLike[str], *
                 f"{path} is not at the start of the adversarial phase (it is at {state['phase']} unit "
                 f"{state['index']}); fork from a run stopped after pretraining (--stop-after-rounds 0)."
             )
-        free = {"adv_rounds", "g_steps", "d_steps", "d_epochs", "eval_every", "checkpoint_every",
-                "baseline_epochs"}
+        rates = {"mle": "mle_optimizer", "d": "d_optimizer"}  # pretraining reads both: they must agree
+        now = trainer.learning_rates()
+        clash = {k: (float(state[key]["param_groups"][0]["lr"]), now[k]) for k, key in rates.items()
+                 if float(state[key]["param_groups"][0]["lr"]) != now[k]}
+        if clash:
+            detail = ", ".join(f"{k} learning rate {a:g} there, {b:g} here" for k, (a, b) in clash.items())
+            raise CheckpointError(
+                f"{path} was pretrained with other learning rates ({detail}); pretraining reads them, so fork only "
+                "with the same rates (or change them later with --resume)."
+            )
+        free = {"adv_rounds", "g_steps", "d_steps", "d_epochs", "checkpoint_every", "baseline_epochs"}
         for fp in (mine, theirs):
             fp.pop("agent_config", None)
             fp.pop("extra", None)

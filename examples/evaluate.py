@@ -361,6 +361,10 @@ def main(argv: list[str]) -> int:
         if not args.json:
             raise UsageError("--merge needs --json OUT (where the combined evaluation goes).")
         kind, records, run_list, paper = merge(args.merge, args)  # type: ignore[attr-defined]
+        # The merged file is labelled by what its records hold, not by this command's defaults.
+        args.seed = json.loads(Path(args.merge[0]).read_text()).get("seed")  # type: ignore[attr-defined]
+        args.temperatures = sorted({r["temperature"] for r in records if r["sweep"] == "temperature"})
+        args.top_p = sorted({r["top_p"] for r in records if r["sweep"] == "top_p"})
         return report(args, kind, records, run_list, paper, Path(args.json), 0.0)
     runs = expand_runs(args.run)
     out_json = Path(args.json) if args.json else runs[0][1] / "evaluation.json"

@@ -293,7 +293,8 @@ def _run(args: Args, out: Path, parallel: Parallel) -> dict[str, Any] | None:
             if mle_file.is_file():
                 mle = json.loads(mle_file.read_text(encoding="utf-8"))
                 mle.pop("nonfinite", None)
-            elif trainer.phase == "adversarial" and trainer.index == 0:
+            elif (trainer.phase == "adversarial" and trainer.index == 0) or trainer.schedule.adv_rounds == 0:
+                # G is still the MLE generator (with no adversarial rounds the trainer runs on to the end)
                 mle = scoring.score_generator(generator, args, out, "mle")
                 save_text_checkpoint(out / "mle.pt", generator, corpus.vocab, {"stage": "mle", "args": result_args})
                 write_json(mle_file, mle, ensure_ascii=False)

@@ -22,6 +22,8 @@ domain), so a batch and its rows one at a time (or split across ranks) get the s
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import Tensor
 
@@ -64,6 +66,11 @@ def philox4x32(
 
 
 def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        if isinstance(seed, Tensor) and seed.numel() == 1 and not seed.is_floating_point():
+            seed = int(seed)
+        else:
+            raise ValueError(f"seed={seed!r} must be an integer in [0, 2**63) (a float is not truncated).")
     seed = int(seed)
     if not 0 <= seed < 2**63:
         raise ValueError(f"seed={seed} must be in [0, 2**63) (Triton passes it as a signed 64-bit integer).")

@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import warnings
 from typing import Literal, NamedTuple
 
@@ -212,16 +213,18 @@ def _prepare(
         raise ValueError(f"starts must lie in [0, T={t_len}], got [{int(starts.min())}, {int(starts.max())}].")
     if r and (int(rollout_ids.min()) < 0 or int(rollout_ids.max()) > MASK32):
         raise ValueError("rollout_ids must lie in [0, 2**32) (Philox's third counter word).")
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature={temperature!r} must be a finite number > 0 (1.0 samples from G itself).")
-    if not (isinstance(top_p, (int, float)) and 0.0 < top_p <= 1.0):
-        raise ValueError(f"top_p={top_p!r} must be in (0, 1] (1.0 keeps the whole vocabulary).")
-    # One host sync: every tensor finite, except that b_out may hold -inf (a token the policy may never emit).
+    inv_temp = _inverse_temperature(temperature, top_p)
+    # One host sync: every tensor finite, except that b_out may hold -inf (a token the policy may never emit), and
+    # every prefix token (position < start) a valid id.
     checks = [torch.isfinite(t).all() for t in (*weights[:5], h0, c0)]
     checks.append((torch.isfinite(weights.b_out) | (weights.b_out == float("-inf"))).all())
-    finite = torch.stack(checks).tolist()
+    in_prefix = torch.arange(t_len, device=tokens.device)[None, :] < starts[:, None]
+    checks.append(~(((tokens < 0) | (tokens >= v)) & in_prefix).any())
+    ok = torch.stack(checks).tolist()
+    if not ok[-1]:
+        raise ValueError(f"tokens hold ids outside [0, V={v}) in a prefix (before a row's start); pass valid ids.")
     names = (*LSTMWeights._fields[:5], "h0", "c0", "b_out")
-    bad = [n for n, ok in zip(names, finite) if not ok]
+    bad = [n for n, good in zip(names, ok[:-1]) if not good]
     if bad:
         raise NonFiniteError(
             f"the rollout policy has non-finite values in {', '.join(bad)} (NaN or inf); the generator has "
@@ -236,8 +239,22 @@ def _prepare(
         c0.detach().to(torch.float32).contiguous(),
         seeds.contiguous(),
         rollout_ids.to(torch.int64).contiguous(),
-        float(torch.tensor(1.0 / float(temperature), dtype=torch.float32)),
+        inv_temp,
     )
+
+
+def _inverse_temperature(temperature: float, top_p: float) -> float:
+    """Check the sampling arguments; return 1 / temperature as the kernel uses it (rounded to float32)."""
+    real = lambda x: isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
+    if not (real(temperature) and temperature > 0):
+        raise ValueError(f"temperature={temperature!r} must be a finite number > 0 (1.0 samples from G itself).")
+    if not (real(top_p) and 0.0 < top_p <= 1.0):
+        raise ValueError(f"top_p={top_p!r} must be in (0, 1] (1.0 keeps the whole vocabulary).")
+    inv = float(torch.tensor(1.0 / float(temperature), dtype=torch.float32))
+    if not math.isfinite(inv):
+        raise ValueError(f"temperature={temperature!r} is too small: 1/temperature overflows float32; pass one "
+                         "above 1e-38 (or sample greedily yourself).")
+    return inv
 
 
 def _num_tiles(v: int, block_v: int) -> int:
@@ -326,10 +343,15 @@ def sample_next(
     """One keyed draw per row from softmax(``logits`` / temperature) (R, V) -> (R,) long: the rollout sampler at
     one position (the same uniforms as :func:`rollout_reference` for rows with these seeds, ids and starts)."""
     seeds = check_seeds(seeds)
+    if not isinstance(logits, Tensor) or logits.dim() != 2 or not logits.is_floating_point():
+        got = f"shape {tuple(logits.shape)}, dtype {logits.dtype}" if isinstance(logits, Tensor) else type(logits)
+        raise ValueError(f"logits must be a float (R, V) tensor, got {got}.")
     r = logits.shape[0]
+    if tuple(seeds.shape) != (r,):
+        raise ValueError(f"seeds must be (R,) = ({r},), got {tuple(seeds.shape)}.")
     rollout_ids = torch.zeros(r, dtype=torch.int64, device=logits.device) if rollout_ids is None else rollout_ids
     starts = torch.zeros(r, dtype=torch.int64, device=logits.device) if starts is None else starts
-    inv_t = torch.tensor(1.0 / float(temperature), dtype=torch.float32, device=logits.device)
+    inv_t = torch.tensor(_inverse_temperature(temperature, top_p), dtype=torch.float32, device=logits.device)
     lg = logits.float() * inv_t
     lg = nucleus_mask(lg, top_p)
     u_pick, u_acc = rollout_uniforms(seeds, rollout_ids.to(torch.int64), starts.to(torch.int64), position,

@@ -315,7 +315,10 @@ _KWARGS_DOC = """
         device: where the env builds its models and computes rewards; passed models must already be there.
         seed: seeds the models the env builds (generator and discriminator via ``np.random.SeedSequence(seed)``;
             ``None`` means 0, so the no-argument env is reproducible) and, if ``reset`` is first called without a
-            seed, the episode stream. The oracle is the same whatever the seed (random oracle seed 0).
+            seed, the episode stream (in the native vector env, env i's stream is seeded with ``seed + i``; the
+            sync and async ``make_vec`` build every sub-env with the same ``seed``, so call ``envs.reset(seed=s)``
+            there, which gives sub-env i the seed ``s + i``, or their reward noise is the same in every env). The
+            oracle is the same whatever the seed (random oracle seed 0).
         oracle_params: path of the reference oracle (``.npz``/``.pkl``). ``None``: ``$SEQGAN_ORACLE_PARAMS`` when
             set and V = 5000 with the ``"oracle"`` preset, else the seeded random oracle. An oracle is built when
             the env builds its own generator or when this is given; with a passed generator and no

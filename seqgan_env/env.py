@@ -13,7 +13,7 @@ that need a value, then the mode's rewards). User documentation: ``docs/env.md``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -282,7 +282,10 @@ class SeqGANEnv(gym.Env[np.ndarray, int]):
         line = _render_row(self._tokens, self._position or 0, self.seq_len, self.vocab, self._char_vocab)
         return line if self.render_mode == "ansi" else _text_image([line])
 
-    def decode(self, tokens: Sequence[int] | np.ndarray) -> str:
-        """Text of an observation (pad positions dropped) with the attached ``vocab``, else the ids."""
+    def decode(self, tokens: Sequence[int] | np.ndarray | Mapping[str, np.ndarray]) -> str:
+        """Text of an observation (pad positions dropped) with the attached ``vocab``, else the ids. A dict
+        observation (``observation_mode="dict"``) is decoded from its ``"input_ids"``."""
+        if isinstance(tokens, Mapping):
+            tokens = tokens["input_ids"]
         ids = np.asarray(tokens)
         return _text(ids[ids != self.pad_id], self.vocab, self._char_vocab)

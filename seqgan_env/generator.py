@@ -62,7 +62,7 @@ def row_seeds_for(
             raise ValueError(f"row_seeds has shape {tuple(row_seeds.shape)}; pass one seed per row, shape ({num},).")
         return check_seeds(row_seeds, "row_seeds").to(device)
     if seed is not None:
-        return derive_seeds(int(seed), torch.arange(num, dtype=torch.int64)).to(device)
+        return derive_seeds(seed, torch.arange(num, dtype=torch.int64)).to(device)
     gdev = generator.device if generator is not None else "cpu"
     return torch.randint(0, 2**62, (num,), generator=generator, device=gdev).to(device)
 

@@ -216,9 +216,9 @@ class RolloutReward:
         if (seed is None) == (row_seeds is None):
             raise ValueError("pass exactly one of seed= (an int: per-row seeds derived from it) or row_seeds= "
                              "(one seed per row).")
-        if row_seeds is not None:
-            return row_seeds_for(b, row_seeds=torch.as_tensor(row_seeds, dtype=torch.long), device=device)
-        return row_seeds_for(b, seed=int(seed), device=device)  # type: ignore[arg-type]
+        if row_seeds is not None:  # float seeds are refused by check_seeds, not truncated
+            return row_seeds_for(b, row_seeds=torch.as_tensor(row_seeds), device=device)
+        return row_seeds_for(b, seed=check_int("seed", seed, minimum=0), device=device)
 
     @torch.no_grad()
     def q_values(

@@ -133,6 +133,17 @@ def build_task(
                 )
         if score_fn is not None or score_precision != "fp32":
             raise ValueError("score_fn/score_precision configure a new reward; with rollout_reward= set them on it.")
+        rr = rollout_reward
+        for name, given, default, own in (
+            ("num_rollouts", num_rollouts, 16, (rr.num_rollouts,)),
+            ("rollout_policy", rollout_policy, "current", (rr.rollout_policy,)),
+            ("reward_backend", reward_backend, "auto", (rr.requested_backend, rr.backend)),
+        ):
+            if given != default and given not in own:
+                raise ValueError(
+                    f"{name}={given!r} but the rollout_reward passed has {name} {own[-1]!r}; drop {name}= (the "
+                    f"rollout_reward's setting is used) or build the RolloutReward with {given!r}."
+                )
         generator, discriminator = rollout_reward.generator, rollout_reward.discriminator
     if generator is not None and discriminator is not None and generator.vocab_size != discriminator.vocab_size:
         raise ValueError(

@@ -189,7 +189,7 @@ class SeqGANVectorEnv(VectorEnv):
         self._positions = np.zeros(b, dtype=np.int64)
         self._q_prev = np.zeros(b, dtype=np.float64)
         self._needs_reset = np.zeros(b, dtype=bool)  # NEXT_STEP: finished last step
-        self._started = False
+        self._was_reset = np.zeros(b, dtype=bool)  # env i has been reset at least once
 
     # ------------------------------------------------------------------ seeding and helpers
     @property
@@ -228,7 +228,8 @@ class SeqGANVectorEnv(VectorEnv):
                 raise ValueError(
                     f"options['reset_mask'] must be a bool array of shape ({b},) with a True entry, got {mask!r}."
                 )
-        if seed is None and not self._started and self._init_seed is not None:
+        first = ~self._was_reset
+        if seed is None and first.all() and self._init_seed is not None:
             seed = int(self._init_seed)
         if seed is None:
             seeds: list[int | None] = [None] * b
@@ -240,8 +241,11 @@ class SeqGANVectorEnv(VectorEnv):
             if len(seeds) != b:
                 raise ValueError(f"seed is a list of {len(seeds)} seeds; pass num_envs={b} seeds, an int or None.")
         for i in np.flatnonzero(mask):
-            if seeds[i] is not None:
-                self._rngs[i], _ = seeding.np_random(int(seeds[i]))  # type: ignore[arg-type]
+            s = seeds[i]
+            if s is None and first[i] and self._init_seed is not None:
+                s = int(self._init_seed) + int(i)  # first reset of env i after a partial first reset: seed + i
+            if s is not None:
+                self._rngs[i], _ = seeding.np_random(int(s))
         idx = np.flatnonzero(mask)
         reset_seeds = np.zeros(b, dtype=np.int64)
         reset_seeds[idx] = [self._draw(int(i)) for i in idx]
@@ -262,14 +266,16 @@ class SeqGANVectorEnv(VectorEnv):
         self._tokens, self._q_prev = tokens, out.values
         self._positions[idx] = 0
         self._needs_reset[idx] = False
-        self._started = True
+        self._was_reset[idx] = True
         return self._obs(self._tokens), infos
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Append ``actions[i]`` to env i (see the class docstring for autoreset). One reward call."""
         a = _check_actions(actions, self.num_envs, self.vocab_size)
-        if not self._started:
-            raise ValueError("step() called before reset(); call envs.reset(seed=...) first.")
+        if not self._was_reset.all():
+            never = np.flatnonzero(~self._was_reset).tolist()
+            which = "" if len(never) == self.num_envs else f" of envs {never}"
+            raise ValueError(f"step() called before reset(){which}; call envs.reset(seed=...) (every env) first.")
         b, t_len, pad = self.num_envs, self.seq_len, self.pad_id
         same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         resetting = self._needs_reset.copy()  # NEXT_STEP autoreset: these ignore their action

@@ -94,7 +94,10 @@ class Vocabulary:
         ranked = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
         dropped = len(ranked) < len(counts)
         if max_size is not None:
-            n_special = len(cls.special_tokens(unk is not False, end))
+            # <unk> takes a slot only if it is asked for, or (unk=None) if some token must be dropped anyway
+            with_unk = bool(unk) or (unk is None and (dropped or len(ranked) > max_size - len(
+                cls.special_tokens(False, end))))
+            n_special = len(cls.special_tokens(with_unk, end))
             room = max_size - n_special
             if room < 1:
                 raise ValueError(f"max_size={max_size} leaves no room for tokens after {n_special} specials.")

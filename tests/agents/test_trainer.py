@@ -236,9 +236,10 @@ def test_resume_with_a_lower_learning_rate_is_recorded(tmp_path):
     again = build(tmp_path)  # built with the original lr: the checkpoint's lr is adopted
     again.load_checkpoint(tmp_path)
     assert again.learning_rates() == resumed.learning_rates()
-    changes = again.summary()["learning_rate_changes"]
-    assert changes == [{"phase": "adversarial", "unit": 1, "pg_lr": {"from": 0.01, "to": 0.002},
-                        "d_lr": {"from": 1e-4, "to": 5e-5}}]
+    summary = again.summary()
+    assert summary["learning_rate_changes"] == [
+        {"phase": "adversarial", "unit": 1, "pg_lr": {"from": 0.01, "to": 0.002}, "d_lr": {"from": 1e-4, "to": 5e-5}}]
+    assert summary["discriminator"]["lr"] == 5e-5 and summary["mle"]["lr"] == 0.01  # the rates in force
     with pytest.raises(ValueError, match="finite number > 0"):
         again.set_learning_rates(mle=float("inf"))
 
@@ -276,3 +277,34 @@ def test_summary_is_strict_json(tmp_path):
 
     summary = json.loads(text, parse_constant=refuse)  # strict: no NaN/Infinity tokens
     assert summary["seqgan_nll_oracle"] is None and "seqgan_nll_oracle" in summary["nonfinite"]
+
+
+def test_fork_refuses_settings_that_pretraining_reads(tmp_path):
+    """A fork must equal a run from scratch: different MLE/D learning rates or eval_every (which picks the
+    pretraining rows) are refused; the agent and the adversarial budget may differ."""
+    import dataclasses
+
+    build(tmp_path / "pre").run(stop_after_rounds=0)
+    ok = build(tmp_path / "ok", schedule=dataclasses.replace(SCHEDULE, adv_rounds=3), baseline="mean")
+    ok.load_checkpoint(tmp_path / "pre", fork=True)
+    lr = build(tmp_path / "lr")
+    lr.set_learning_rates(d=1e-3)
+    with pytest.raises(CheckpointError, match="other learning rates .*d learning rate 0.0001 there, 0.001 here"):
+        lr.load_checkpoint(tmp_path / "pre", fork=True)
+    ev = build(tmp_path / "ev", schedule=dataclasses.replace(SCHEDULE, eval_every=1))
+    with pytest.raises(CheckpointError, match="eval_every"):
+        ev.load_checkpoint(tmp_path / "pre", fork=True)
+
+
+def test_negatives_are_capped_at_the_training_set_and_d_accuracy_runs():
+    """num_negatives above the training-set size: D stays balanced (a warning says so) and the accuracy report,
+    which used to index past the real rows, runs."""
+    import dataclasses
+
+    with pytest.warns(UserWarning, match="num_negatives=400 is more than the 192 training sequences"):
+        tr = build(None, schedule=dataclasses.replace(SCHEDULE, num_negatives=400, d_eval_samples=300))
+    real, fake = tr._negatives_and_positives(0)
+    assert real.shape == fake.shape == (192, T)
+    tr.discriminator_step()
+    acc = tr.discriminator_accuracies()
+    assert 0.0 <= acc["d_train_acc"] <= 1.0 and 0.0 <= acc["d_heldout_acc"] <= 1.0

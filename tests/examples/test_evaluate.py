@@ -116,7 +116,7 @@ def test_errors_are_one_line(ev, runs, tmp_path, capsys):
 
 
 def test_merge_of_evaluations_equals_one_evaluation(ev, runs, tmp_path):
-    common = ["--temperatures", "0.8", "1.0", "--num-samples", "64"]
+    common = ["--temperatures", "0.8", "1.0", "--num-samples", "64", "--seed", "3"]
     assert ev.cli(["--run", f"seqgan={runs}/s[01]", *common, "--json", str(tmp_path / "all.json")]) == 0
     for s in (0, 1):
         assert ev.cli(["--run", f"seqgan={runs / f's{s}'}", *common, "--json", str(tmp_path / f"{s}.json")]) == 0
@@ -124,6 +124,8 @@ def test_merge_of_evaluations_equals_one_evaluation(ev, runs, tmp_path):
                    str(tmp_path / "m.json")]) == 0
     a, m = (json.loads((tmp_path / f).read_text()) for f in ("all.json", "m.json"))
     assert a["aggregates"] == m["aggregates"] and a["gaps"] == m["gaps"]
+    assert (m["seed"], m["temperatures"], m["top_p"]) == (3, [0.8, 1.0], []) == (a["seed"], a["temperatures"],
+                                                                              a["top_p"])  # labels its records
     assert ev.cli(["--run", str(runs / "const"), "--models", "seqgan", *common, "--json",
                    str(tmp_path / "c.json")]) == 0
     assert {r["model"] for r in json.loads((tmp_path / "c.json").read_text())["records"]} == {"seqgan"}

@@ -61,6 +61,15 @@ def _lines_file(path: Path, n: int = 120) -> Path:
     return path
 
 
+def test_no_adversarial_rounds_scores_the_mle_generator(tmp_path):
+    """--adv-rounds 0 runs straight through to the end: the MLE row is scored (it used to fail with 'lost
+    mle_eval.json'), and SeqGAN's generator is the MLE generator."""
+    corpus = _lines_file(tmp_path / "lines.txt")
+    res = _example().main(["--corpus", str(corpus), "--preset", "tiny", "--adv-rounds", "0", "--out",
+                           str(tmp_path / "o")])
+    assert res["mle"]["nll_test"] == res["seqgan"]["nll_test"] and res["mle"]["bleu4"] == res["seqgan"]["bleu4"]
+
+
 def test_resume_of_a_text_run_is_exact(tmp_path, capsys):
     tt = _example()
     corpus = _lines_file(tmp_path / "lines.txt")

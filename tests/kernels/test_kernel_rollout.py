@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from kernel_helpers import HAS_TRITON, chi_square_pvalue, requires_cuda, requires_triton
@@ -27,6 +28,7 @@ from seqgan_env.kernels import (
     rollout_naive,
     rollout_reference,
     rollout_uniforms,
+    sample_next,
     sample_tiles,
     triton_rollout,
 )
@@ -351,6 +353,44 @@ def test_launcher_dispatch_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         rollout_reference(*args, seeds=seeds, temperature=0.0)
     with pytest.raises(ValueError, match="top_p"):
         rollout_reference(*args, seeds=seeds, top_p=1.5)
+    with pytest.raises(ValueError, match="too small"):  # 1/temperature overflows float32
+        rollout_reference(*args, seeds=seeds, temperature=1e-40)
+    with pytest.raises(ValueError, match="temperature=True"):
+        rollout_reference(*args, seeds=seeds, temperature=True)
+    assert torch.equal(rollout_reference(*args, seeds=seeds, rollout_ids=ids, block_v=16, temperature=np.float32(1)),
+                       ref)  # a numpy scalar is a number
+
+
+def test_prefix_ids_are_checked_before_the_start_only() -> None:
+    """Ids before a row's start must be valid (both backends share the check); positions after it are outputs."""
+    args, seeds, ids = _rows(_model(32, 4), 2, 2, [2, 2, 2, 2])
+    w, tok, st, h0, c0 = args
+    for bad in (-1, 32):
+        t = tok.clone()
+        t[1, 1] = bad
+        with pytest.raises(ValueError, match=r"ids outside \[0, V=32\) in a prefix"):
+            rollout_reference(w, t, st, h0, c0, seeds=seeds, rollout_ids=ids, block_v=16)
+    t = tok.clone()
+    t[:, 2:] = -5  # after the start: overwritten, not read
+    assert torch.equal(rollout_reference(w, t, st, h0, c0, seeds=seeds, rollout_ids=ids, block_v=16),
+                       rollout_reference(*args, seeds=seeds, rollout_ids=ids, block_v=16))
+
+
+def test_sample_next_checks_its_arguments() -> None:
+    logits = torch.randn(3, 20)
+    seeds = derive_seeds(1, torch.arange(3))
+    assert sample_next(logits, seeds, position=0).shape == (3,)
+    for kw, match in (({"temperature": -1.0}, "temperature"), ({"temperature": 0.0}, "temperature"),
+                      ({"temperature": math.inf}, "temperature"), ({"top_p": 0.0}, "top_p"),
+                      ({"top_p": 5.0}, "top_p")):
+        with pytest.raises(ValueError, match=match):
+            sample_next(logits, seeds, position=0, **kw)
+    with pytest.raises(ValueError, match=r"logits must be a float \(R, V\) tensor"):
+        sample_next(logits[0], seeds, position=0)
+    with pytest.raises(ValueError, match=r"seeds must be \(R,\) = \(3,\)"):
+        sample_next(logits, seeds[:2], position=0)
+    with pytest.raises(ValueError, match="seed"):
+        sample_next(logits, seeds.double(), position=0)
 
 
 def test_resolve_backend(monkeypatch: pytest.MonkeyPatch) -> None:

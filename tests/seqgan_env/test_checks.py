@@ -119,3 +119,16 @@ def test_score_fn_of_the_right_shape_is_used():
     assert s.dtype == torch.float32 and torch.equal(s, (y[:, 0] % 2).float())
     with pytest.raises(ValueError, match="score_fn must be callable"):
         RolloutReward(g, d, 2, backend="torch", score_fn=0.5)
+
+
+def test_float_seeds_are_refused_not_truncated():
+    g, d = Generator(TINY.generator_config(), seed=0), Discriminator(TINY.discriminator_config(), seed=0)
+    r = RolloutReward(g, d, 2, backend="torch")
+    y = g.sample(1, seed=1)
+    for kw in ({"row_seeds": [1.7]}, {"row_seeds": torch.tensor([1.9])}, {"seed": 1.5}):
+        with pytest.raises(ValueError, match="seed"):
+            r.prefix_values(y, torch.tensor([3]), **kw)
+    with pytest.raises(ValueError, match="seed"):
+        g.sample(2, seed=1.5)
+    torch.testing.assert_close(r.prefix_values(y, torch.tensor([3]), seed=np.int64(1)),
+                               r.prefix_values(y, torch.tensor([3]), seed=1), rtol=0, atol=0)

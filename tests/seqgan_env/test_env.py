@@ -263,6 +263,30 @@ def test_step_before_reset_and_after_end():
         vec.step(np.array([0, 0]))
 
 
+def test_partial_first_reset_then_step_names_the_envs_never_reset():
+    """A reset_mask on the first reset leaves the other envs unstarted: stepping them used to pay r_1 = Q_1 - 0 from
+    an unseeded stream; now it is an error, and their first reset later uses the constructor's seed + i."""
+    def fresh():
+        vec = SeqGANVectorEnv(num_envs=3, seed=5, reward_mode="shaped", **TINY)
+        vec.reset(options={"reset_mask": np.array([True, False, True])})
+        return vec
+
+    vec = fresh()
+    with pytest.raises(ValueError, match=r"before reset\(\) of envs \[1\]"):
+        vec.step(np.array([1, 1, 1]))
+    runs = []
+    for _ in range(2):
+        vec = fresh()
+        _, info = vec.reset(options={"reset_mask": np.array([False, True, False])})
+        runs.append((info["q_value"].copy(), vec.step(np.array([1, 1, 1]))[1]))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])  # env 1's stream is seeded (5 + 1), not from the OS
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    full = SeqGANVectorEnv(num_envs=3, seed=5, reward_mode="shaped", **TINY)
+    _, info = full.reset()
+    np.testing.assert_allclose(runs[0][0][1], info["q_value"][1], rtol=0, atol=1e-6)  # as a plain first reset
+    np.testing.assert_allclose(runs[0][1], full.step(np.array([1, 1, 1]))[1], rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "actions, match",
     [(np.array([0, 32]), "outside"), (np.array([0.0, 1.0]), "dtype"), (np.array([0, np.nan]), "NaN"),
@@ -547,6 +571,26 @@ def test_score_fn_replaces_the_discriminator():
     assert run[-1][1] == pytest.approx(6 / 8)
     with pytest.raises(ValueError, match="score_fn"):
         SeqGANEnv(rollout_reward=env.rollout_reward, score_fn=threes)
+
+
+def test_rollout_reward_settings_are_not_silently_ignored():
+    g, d = Generator(GeneratorConfig(vocab_size=32, seq_len=8), seed=0), Discriminator(
+        DiscriminatorConfig.for_length(8, vocab_size=32), seed=0)
+    rr = RolloutReward(g, d, 4, backend="torch")
+    for kw, name in (({"num_rollouts": 2}, "num_rollouts"), ({"rollout_policy": "delayed"}, "rollout_policy"),
+                     ({"reward_backend": "triton"}, "reward_backend")):
+        with pytest.raises(ValueError, match=f"{name}=.* but the rollout_reward passed has {name}"):
+            SeqGANEnv(rollout_reward=rr, **kw)
+    env = SeqGANEnv(rollout_reward=rr, num_rollouts=4, reward_backend="torch")  # the same settings: fine
+    assert env.unwrapped.rollout_reward is rr
+
+
+def test_decode_takes_dict_observations():
+    env = SeqGANEnv(observation_mode="dict", **TINY)
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(3)
+    obs, *_ = env.step(5)
+    assert env.decode(obs) == env.decode(obs["input_ids"]) == "3 5"
 
 
 def test_sync_models_reaches_async_workers():

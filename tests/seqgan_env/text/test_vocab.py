@@ -25,6 +25,10 @@ def test_unk_added_only_when_tokens_are_dropped():
         Vocabulary.build(SEQS).token_to_id("zzz")
     with pytest.raises(ValueError, match="unk=False"):
         Vocabulary.build(SEQS, min_freq=2, unk=False)
+    v = Vocabulary.build(SEQS, max_size=6)  # exactly room for the 4 tokens: no <unk> slot takes one's place
+    assert not v.has_unk and v.tokens == [PAD, START, "a", "b", "c", "d"]
+    v = Vocabulary.build(SEQS, max_size=5)  # one too few: <unk> and the 2 most frequent
+    assert v.has_unk and v.tokens == [PAD, START, UNK, "a", "b"]
 
 
 def test_reserved_tokens_in_data_are_rejected():
