@@ -32,8 +32,9 @@ import io
 import sys
 import time
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -124,6 +125,24 @@ class ReinforceAlgorithm:
     def get_env(self) -> Any:
         return self.env
 
+    def get_vec_normalize_env(self) -> Any:
+        """The ``VecNormalize`` wrapper of the env, if any (SB3's ``EvalCallback``/``CheckpointCallback`` ask)."""
+        from stable_baselines3.common.vec_env import unwrap_vec_normalize
+
+        return unwrap_vec_normalize(self.env) if self.env is not None else None
+
+    def set_random_seed(self, seed: int | None = None) -> None:
+        """Reseed as SB3 does: Python, NumPy and torch, this algorithm's sampling generator and the env."""
+        if seed is None:
+            return
+        from stable_baselines3.common.utils import set_random_seed
+
+        set_random_seed(seed)
+        self.seed = int(seed)
+        self.rng.manual_seed(int(seed))
+        if self.env is not None:
+            self.env.seed(int(seed))
+
     def set_env(self, env: Any) -> None:
         self.env = env
 
@@ -161,6 +180,8 @@ class ReinforceAlgorithm:
         ``state`` is returned unchanged (G recomputes its state from the prefix).
         """
         g = self.generator
+        if isinstance(observation, Mapping):  # observation_mode="dict"
+            observation = observation["input_ids"]
         obs = np.asarray(observation)
         single = obs.ndim == 1
         tokens = torch.as_tensor(np.atleast_2d(obs).round().astype(np.int64), device=g.device)
@@ -220,6 +241,7 @@ class ReinforceAlgorithm:
         if not self._custom_logger:
             self._logger = configure_logger(self.verbose, self.tensorboard_log, tb_log_name, reset_num_timesteps)
         callback = self._init_callback(callback, progress_bar)
+        total_timesteps = self._total_timesteps  # what SB3 hands callbacks (ProgressBarCallback sizes its bar by it)
         callback.on_training_start(locals(), globals())
         b, seq_len = self.config.batch_size, self.generator.seq_len
         iteration, start = 0, time.time()
@@ -252,16 +274,21 @@ class ReinforceAlgorithm:
         return self
 
     # ------------------------------------------------------------------ checkpoints
-    def save(self, path: str | Path) -> None:
-        """Write a zip (``.zip`` appended when ``path`` has no suffix) holding the agent's state (generator, Adam,
-        steps, config), the generator config, the training RNG state and ``num_timesteps``. The discriminator is
-        not included (it belongs to the setup: see :func:`~seqgan_env.agents.sb3.save_setup`)."""
-        path = Path(path)
-        if not path.suffix:
-            path = path.with_suffix(".zip")
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def save(self, path: str | Path | IO[bytes]) -> None:
+        """Write a zip (``.zip`` appended when ``path`` has no suffix; or into an open binary file, as SB3) holding
+        the agent's state (generator, Adam, steps, config), the delayed rollout policy if any, the generator config,
+        the training RNG state and ``num_timesteps``. The discriminator is not included (it belongs to the setup:
+        see :func:`~seqgan_env.agents.sb3.save_setup`)."""
+        if isinstance(path, (str, Path)):
+            path = Path(path)
+            if not path.suffix:
+                path = path.with_suffix(".zip")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        rollout_g = self.rollout_reward.rollout_generator
         state = {
             "agent": self.agent.state_dict(),
+            # the delayed rollout policy (rollout_policy="delayed"), else None: G itself
+            "rollout_generator": None if rollout_g is self.generator else rollout_g.state_dict(),
             "generator_config": dataclasses.asdict(self.generator.config),
             "rng": self.rng.get_state(),
             "num_timesteps": self.num_timesteps,
@@ -276,7 +303,7 @@ class ReinforceAlgorithm:
     @classmethod
     def load(
         cls,
-        path: str | Path,
+        path: str | Path | IO[bytes],
         env: Any = None,
         *,
         discriminator: Discriminator | None = None,
@@ -284,12 +311,20 @@ class ReinforceAlgorithm:
     ) -> ReinforceAlgorithm:
         """Rebuild a saved algorithm. ``discriminator`` defaults to ``env.unwrapped.discriminator`` when an env is
         given; the generator is rebuilt from the file (if an env is given, its ``generator`` is loaded with the saved
-        weights and used, so the env's rollouts follow the loaded policy)."""
-        path = Path(path)
-        if not path.exists() and not path.suffix:
-            path = path.with_suffix(".zip")
+        weights and used, so the env's rollouts follow the loaded policy), and so is the delayed rollout policy.
+        SB3's ``load`` keywords are accepted: ``device`` (where the tensors are loaded; the generator stays where it
+        is), ``custom_objects``, ``print_system_info`` and ``force_reset`` (no effect here); others go to
+        ``__init__``."""
+        device = kwargs.pop("device", "cpu")
+        for sb3_only in ("custom_objects", "print_system_info", "force_reset"):
+            kwargs.pop(sb3_only, None)
+        if isinstance(path, (str, Path)):
+            path = Path(path)
+            if not path.exists() and not path.suffix:
+                path = path.with_suffix(".zip")
         with zipfile.ZipFile(path) as zf:
-            state = torch.load(io.BytesIO(zf.read("reinforce.pt")), weights_only=True)
+            state = torch.load(io.BytesIO(zf.read("reinforce.pt")), weights_only=True,
+                               map_location=device if device != "auto" else "cpu")
         gcfg = GeneratorConfig(**state["generator_config"])
         base = getattr(env, "unwrapped", None)
         generator = getattr(base, "generator", None)
@@ -302,6 +337,10 @@ class ReinforceAlgorithm:
         cfg = ReinforceConfig(**state["agent"]["config"])
         model = cls(generator, discriminator, cfg, env=env, seed=int(state["seed"]), **kwargs)
         model.agent.load_state_dict(state["agent"])
-        model.rng.set_state(state["rng"])
+        delayed = model.rollout_reward.rollout_generator
+        if delayed is not model.generator:  # the delayed copy was made from G before its weights were loaded
+            saved = state.get("rollout_generator")
+            delayed.load_state_dict(saved if saved is not None else model.generator.state_dict())
+        model.rng.set_state(state["rng"].cpu())
         model.num_timesteps = int(state["num_timesteps"])
         return model

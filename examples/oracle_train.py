@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     run = args.run
     if run.threads:
         torch.set_num_threads(run.threads)
-    parallel = Parallel.from_env(timeout_s=run.dist_timeout)  # torchrun: one process per rank
+    # torchrun: one process per rank; nccl only for --device cuda (gloo keeps CPU runs on CPUs, even on a GPU machine)
+    backend = "nccl" if torch.device(run.device).type == "cuda" else "gloo"
+    parallel = Parallel.from_env(backend=backend, timeout_s=run.dist_timeout)
     try:
         out = check_output_dir(run.out, "--resume" if run.resume else "--out") if parallel.is_main \
             else Path(run.out)

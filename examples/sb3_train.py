@@ -71,7 +71,7 @@ from seqgan_env.discriminator import Discriminator
 from seqgan_env.evaluation import sequence_nll
 from seqgan_env.files import RunLock, check_output_dir, write_json
 from seqgan_env.generator import Generator
-from seqgan_env.oracle import default_oracle_path, make_oracle
+from seqgan_env.oracle import default_oracle_path, make_oracle, oracle_file_label
 from seqgan_env.presets import ORACLE_SEED, example_presets
 from seqgan_env.presets import PRESETS as ENV_PRESETS
 
@@ -281,7 +281,7 @@ def _run(args: Args, out: Path) -> int:
     task = ENV_PRESETS[env_preset]
     oracle_path = None if run.preset == "tiny" else (run.oracle_params or default_oracle_path())
     oracle = make_oracle(oracle_path, config=task.generator_config(), seed=ORACLE_SEED, use_env=False)
-    source = f"reference oracle file {oracle_path}" if oracle_path else f"seeded random oracle ({env_preset} preset)"
+    source = oracle_file_label(oracle_path) if oracle_path else f"seeded random oracle ({env_preset} preset)"
     print(f"algo {run.algo}, preset {run.preset}: {source}; output {out}", flush=True)
     data = make_oracle_data(oracle, dataclasses.replace(args.data, seed=run.seed))
     generator = Generator(task.generator_config(), seed=streams.key(run.seed, "generator_init")).to(run.device)

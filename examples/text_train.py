@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         args = resume_args(args, given)
     if args.run.threads:
         torch.set_num_threads(args.run.threads)
-    parallel = Parallel.from_env()  # torchrun: one process per rank
+    parallel = Parallel.from_env(backend="gloo")  # torchrun: one process per rank (text runs train on CPUs)
     try:
         out = check_output_dir(args.run.out, "--resume" if args.run.resume else "--out") if parallel.is_main \
             else Path(args.run.out)

@@ -190,15 +190,19 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         me = f"{os.getpid()} {socket.gethostname()}\n"
-        for _ in range(2):
+        for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                owner = self.path.read_text(errors="replace").split()
+                try:
+                    text = self.path.read_text(errors="replace")
+                except FileNotFoundError:  # released (or taken over) meanwhile: try again
+                    continue
+                owner = text.split()
                 pid = int(owner[0]) if owner and owner[0].isdigit() else -1
                 host = owner[1] if len(owner) > 1 else "?"
                 if host == socket.gethostname() and pid > 0 and not _pid_alive(pid):
-                    self.path.unlink(missing_ok=True)  # stale: its process is gone
+                    self._take_stale(text)  # removed, unless another process took it over first: look again
                     continue
                 raise RunLockedError(
                     f"{self.path.parent} is in use by another run (pid {pid} on {host}); wait for it to finish or "
@@ -209,6 +213,26 @@ class RunLock:
             self.held = True
             return self
         raise RunLockedError(f"could not lock {self.path.parent}; delete {self.path} if no run is using it.")
+
+    def _take_stale(self, stale: str) -> bool:
+        """Remove the stale lock whose text is ``stale``, atomically: rename it away and check that what was moved is
+        that lock. If another process took the stale lock over first, what was moved is its fresh lock: it is put
+        back and False is returned (the directory is in use)."""
+        moved = self.path.with_name(f".lock.stale.{os.getpid()}")
+        try:
+            os.rename(self.path, moved)
+        except FileNotFoundError:
+            return True  # gone already: try to create ours
+        try:
+            if moved.read_text(errors="replace") == stale:
+                return True
+            try:
+                os.link(moved, self.path)  # a live lock: put it back (never over a newer one)
+            except FileExistsError:
+                pass
+            return False
+        finally:
+            moved.unlink(missing_ok=True)
 
     def release(self) -> None:
         if self.held:

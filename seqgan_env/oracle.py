@@ -28,6 +28,7 @@ __all__ = [
     "ORACLE_ENV_VAR",
     "ORACLE_KEYS",
     "REFERENCE_ORACLE_SHA256",
+    "oracle_file_label",
     "load_oracle",
     "load_oracle_params",
     "random_oracle",
@@ -88,6 +89,17 @@ def _read_pkl(data: bytes, path: Path) -> dict[str, np.ndarray]:
     raise ValueError(f"{path}: the pickle holds a {type(obj).__name__}, expected a list or dict of arrays.")
 
 
+def oracle_file_label(path: str | os.PathLike[str]) -> str:
+    """How logs and summaries name an oracle file: ``"reference oracle file PATH"`` only when its sha256 is
+    :data:`REFERENCE_ORACLE_SHA256`; any other file says it is not the reference (its NLL figures are not the
+    paper's)."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    if digest == REFERENCE_ORACLE_SHA256:
+        return f"reference oracle file {path}"
+    return (f"oracle file {path} (sha256 {digest[:12]}..., not the reference oracle: NLL figures are not "
+            "comparable with the paper's)")
+
+
 def load_oracle_params(path: str | os.PathLike[str], *, sha256: str | None = None) -> dict[str, np.ndarray]:
     """Read and validate the oracle parameters from ``path`` (``.npz`` or ``.pkl``).
 
@@ -118,9 +130,10 @@ def load_oracle_params(path: str | os.PathLike[str], *, sha256: str | None = Non
         params = _read_pkl(data, path)
     else:
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                if not hasattr(npz, "files"):
-                    raise ValueError("a single array, not an .npz archive of named arrays")
+            npz = np.load(io.BytesIO(data), allow_pickle=False)
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ValueError("a single array, not an .npz archive of named arrays")
+            with npz:
                 params = {k: npz[k] for k in npz.files}
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             why = "it holds Python objects, which are refused" if "allow_pickle" in str(exc) else str(exc)

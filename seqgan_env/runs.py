@@ -28,7 +28,7 @@ from .data import SequenceData, make_oracle_data
 from .files import load_checked
 from .generator import Generator
 from .generator_files import load_generator
-from .oracle import ORACLE_ENV_VAR, default_oracle_path, load_oracle, random_oracle
+from .oracle import ORACLE_ENV_VAR, default_oracle_path, load_oracle, oracle_file_label, random_oracle
 
 __all__ = [
     "ORACLE_MODELS", "TEXT_MODELS", "OracleRun", "TextRun", "RunError", "load_run", "data_digest", "oracle_digest",
@@ -82,7 +82,7 @@ def resolve_oracle(
             f"the oracle file{from_env} has vocab_size {oracle.vocab_size} but --vocab-size is {vocab_size}; use "
             f"--vocab-size {oracle.vocab_size} (or no oracle file for the {preset} preset)."
         )
-    return oracle, f"reference oracle file {path}{from_env}"
+    return oracle, f"{oracle_file_label(path)}{from_env}"
 
 
 @dataclass

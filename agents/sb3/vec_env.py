@@ -160,7 +160,17 @@ class SB3VecEnvAdapter(VecEnv):
         return np.ones(int(self.action_space.n), dtype=bool)
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        return [False] * self._n(indices)
+        """True only for SB3's ``Monitor``: the adapter writes its ``info["episode"]`` statistics itself (so
+        ``evaluate_policy`` and ``EvalCallback`` read true episode returns without a wrapper)."""
+        from stable_baselines3.common.monitor import Monitor
+
+        return [wrapper_class is Monitor] * self._n(indices)
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        """One ``rgb_array`` frame per env (build the env with ``render_mode="rgb_array"``), for ``render()`` and
+        ``VecVideoRecorder``."""
+        frames = self.venv.render()
+        return [None] * self.num_envs if frames is None else list(frames)
 
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
         """Seeds for the next :meth:`reset` (env i gets ``seed + i``; the native env takes ``seed``)."""

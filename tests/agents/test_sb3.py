@@ -384,6 +384,29 @@ def test_discriminator_callback_with_dict_observations(negatives):
     env.close()
 
 
+def test_adapter_renders_frames_and_counts_as_monitored(tmp_path):
+    """rgb_array frames through SB3's VecEnv.render and VecVideoRecorder's get_images; evaluate_policy reads the
+    adapter's own episode statistics (it counts as Monitor-wrapped, so no warning)."""
+    import warnings
+
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.monitor import Monitor
+
+    env = tiny_env(2, render_mode="rgb_array")
+    env.reset()
+    frame = env.render()
+    assert isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.dtype == np.uint8
+    assert len(env.get_images()) == 2
+    from gymnasium.wrappers import TimeLimit
+
+    assert env.env_is_wrapped(Monitor) == [True, True] and env.env_is_wrapped(TimeLimit) == [False, False]
+    model = PPO("MlpPolicy", env, n_steps=8, batch_size=16, n_epochs=1, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, _ = evaluate_policy(model, env, n_eval_episodes=2)
+    assert np.isfinite(mean)
+
+
 def test_maskable_ppo_through_make_vec_env():
     sb3_contrib = pytest.importorskip("sb3_contrib")
     from stable_baselines3.common.env_util import make_vec_env

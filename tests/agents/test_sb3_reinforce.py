@@ -162,6 +162,61 @@ def test_save_load_roundtrip_resumes_exactly(tmp_path):
         torch.testing.assert_close(loaded.generator.state_dict()[k], v, rtol=0, atol=0)
 
 
+def test_save_load_keeps_the_delayed_rollout_policy(tmp_path):
+    """rollout_policy="delayed": the rollouts' slowly moving copy of G is saved and restored, so a loaded model
+    continues exactly (it used to restart from a copy of the freshly built G)."""
+    import io
+
+    env = tiny_env()
+    algo = make_algo(env, rollout_policy="delayed")
+    algo.learn(3 * B * T)
+    buf = io.BytesIO()  # SB3 also saves to open files
+    algo.save(buf)
+    buf.seek(0)
+    loaded = ReinforceAlgorithm.load(buf, discriminator=copy.deepcopy(algo.discriminator), device="cpu",
+                                     custom_objects={})
+    for k, v in algo.rollout_reward.rollout_generator.state_dict().items():
+        torch.testing.assert_close(loaded.rollout_reward.rollout_generator.state_dict()[k], v, rtol=0, atol=0)
+    algo.learn(B * T, reset_num_timesteps=False)
+    loaded.learn(B * T, reset_num_timesteps=False)
+    for k, v in algo.generator.state_dict().items():
+        torch.testing.assert_close(loaded.generator.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_sb3_callbacks_and_helpers_that_ask_the_algorithm(tmp_path):
+    """EvalCallback and CheckpointCallback call get_vec_normalize_env; a progress bar reads the locals'
+    total_timesteps; set_random_seed reseeds; predict takes dict observations."""
+    from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
+
+    env = tiny_env()
+    algo = make_algo(env)
+    assert algo.get_vec_normalize_env() is None
+    seen = {}
+
+    class Total(BaseCallback):
+        def _on_training_start(self) -> None:
+            seen["total"] = self.locals["total_timesteps"]
+
+        def _on_step(self) -> bool:
+            return True
+
+    callbacks = [EvalCallback(tiny_env(), n_eval_episodes=2, eval_freq=T, verbose=0),
+                 CheckpointCallback(save_freq=T, save_path=str(tmp_path / "ck"), save_vecnormalize=True), Total()]
+    algo.learn(B * T, callback=callbacks)
+    assert seen["total"] == B * T and list((tmp_path / "ck").glob("*.zip"))
+    algo.learn(B * T, callback=Total(), reset_num_timesteps=False)
+    assert seen["total"] == 2 * B * T  # SB3 hands callbacks the total including earlier timesteps
+    algo.set_random_seed(7)
+    a = algo.sample_sequences(4, seed=0)
+    first = algo.predict(np.full((3, T), V))[0]
+    algo.set_random_seed(7)
+    assert torch.equal(a, algo.sample_sequences(4, seed=0))
+    np.testing.assert_array_equal(first, algo.predict(np.full((3, T), V))[0])
+    obs = {"input_ids": np.full((3, T), V), "attention_mask": np.zeros((3, T), np.int64)}
+    np.testing.assert_array_equal(algo.predict(obs, deterministic=True)[0],
+                                  algo.predict(obs["input_ids"], deterministic=True)[0])
+
+
 def test_reinforce_with_the_trainers_discriminator_step_and_setup_roundtrip(tmp_path):
     """The SB3 callback drives the trainer's public discriminator step for REINFORCE too; the whole setup saves."""
     env = tiny_env()

@@ -257,3 +257,25 @@ def test_runs_write_loadable_generators_and_d_accuracies(ot, tmp_path):
         if r["phase"] in ("mle", "adversarial", "mle_baseline"):
             assert 0.0 < float(r["nll_self"]) < math.log(50) + 0.5 and float(r["nll_oracle"]) > 0
     assert summary["seqgan_nll_self"] == float(last_adv["nll_self"])
+
+
+@pytest.mark.parametrize(("device", "backend"), [("cpu", "gloo"), ("cuda", "nccl")])
+def test_torchrun_backend_follows_the_device(ot, tmp_path, monkeypatch, device, backend):
+    """On a machine with GPUs, a CPU run (--device cpu) must use gloo: nccl would hand DDP a CPU module with
+    device_ids. The backend is what from_env is asked for (CUDA is faked, so nothing starts)."""
+    asked = {}
+
+    class Stop(Exception):
+        pass
+
+    def from_env(**kw):
+        asked.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(ot.Parallel, "from_env", staticmethod(from_env))
+    with pytest.raises(Stop):
+        ot.main(["--preset", "tiny", "--device", device, "--out", str(tmp_path / "o"), "--progress", "false"])
+    assert asked["backend"] == backend

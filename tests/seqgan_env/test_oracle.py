@@ -14,6 +14,7 @@ from seqgan_env.oracle import (
     load_oracle,
     load_oracle_params,
     make_oracle,
+    oracle_file_label,
     random_oracle,
 )
 
@@ -107,6 +108,19 @@ def test_bad_files_raise_value_error(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a readable"):
         load_oracle_params(tmp_path / "junk.npz")
+    np.save(tmp_path / "one.npy", params["Wo"])  # a single array (np.load gives an ndarray, not an archive)
+    with pytest.raises(ValueError, match="a single array, not an .npz archive"):
+        load_oracle_params(tmp_path / "one.npy")
+
+
+def test_only_the_reference_file_is_labelled_reference(tmp_path):
+    np.savez(tmp_path / "other.npz", **small_params())
+    label = oracle_file_label(tmp_path / "other.npz")
+    assert label.startswith("oracle file ") and "not the reference oracle" in label
+
+
+def test_reference_file_label(oracle_path):
+    assert oracle_file_label(oracle_path) == f"reference oracle file {oracle_path}"
 
 
 def test_random_oracle_is_seeded_standard_normal():
