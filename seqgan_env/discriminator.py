@@ -84,7 +84,9 @@ class Discriminator(nn.Module):
             for w, b in zip(self.conv_weights, self.conv_biases):
                 _trunc_normal_(w, 0.1, gen)
                 b.fill_(0.1)
-            bound = math.sqrt(6.0 / (2 * f))  # glorot uniform, as tf.get_variable's default
+            # weights glorot uniform, as tf.get_variable's default; the biases 0 (the reference's tf.get_variable
+            # draws them glorot uniform too, U(+-0.042) at 1,720 features: a departure listed in docs/training.md)
+            bound = math.sqrt(6.0 / (2 * f))
             for lin in (self.highway_gate, self.highway_lin):
                 lin.weight.copy_((torch.rand(lin.weight.shape, generator=gen) * 2 - 1) * bound)
                 lin.bias.zero_()

@@ -141,12 +141,18 @@ class RolloutReward:
 
     @torch.no_grad()
     def update_rollout_policy(self) -> None:
-        """beta <- rate * beta + (1 - rate) * theta for the delayed copy; nothing for ``"current"``."""
+        """beta <- rate * beta + (1 - rate) * theta for the delayed copy's LSTM and output layer, and the live
+        embeddings copied (the reference code's ``ROLLOUT.update_params``: ``g_embeddings = tf.identity(
+        lstm.g_embeddings)``, the other weights mixed); nothing for ``"current"``."""
         if self._delayed is None:
             return
-        for b, g in zip(self._delayed.state_dict().values(), self.generator.state_dict().values()):
-            if b.dtype.is_floating_point:
-                b.mul_(self.update_rate).add_(g.detach(), alpha=1.0 - self.update_rate)
+        live = self.generator.state_dict()
+        for name, b in self._delayed.state_dict().items():
+            g = live[name].detach()
+            if name == "embedding.weight":
+                b.copy_(g)
+            elif b.dtype.is_floating_point:
+                b.mul_(self.update_rate).add_(g, alpha=1.0 - self.update_rate)
 
     def score(self, tokens: Tensor) -> Tensor:
         """D(Y) (or ``score_fn``) for (R, T) tokens -> (R,) float, no dropout. Raises :class:`NonFiniteError` for

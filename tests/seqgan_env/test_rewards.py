@@ -183,3 +183,8 @@ def test_delayed_rollout_policy(models):
         g.out.weight.add_(1.0)
     rf.update_rollout_policy()
     torch.testing.assert_close(rf.rollout_generator.out.weight, before + 0.5)
+    with torch.no_grad():  # the embeddings are the live ones, as the reference's ROLLOUT (tf.identity), not mixed
+        g.embedding.weight.add_(1.0)
+    rf.update_rollout_policy()
+    torch.testing.assert_close(rf.rollout_generator.embedding.weight, g.embedding.weight, rtol=0, atol=0)
+    torch.testing.assert_close(rf.rollout_generator.out.weight, before + 0.75)
