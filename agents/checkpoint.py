@@ -52,10 +52,17 @@ def read_checkpoint(path: str | os.PathLike[str], phases: tuple[str, ...]) -> di
 
 def upgrade_fingerprint(fp: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint fingerprint with the names of this version (``schedule.batch_size`` became
-    ``schedule.d_batch_size``), so runs saved before a rename still resume."""
+    ``schedule.d_batch_size``) and the defaults of fields added since, so runs saved before still resume."""
     sched = fp.get("schedule")
     if isinstance(sched, dict) and "batch_size" in sched and "d_batch_size" not in sched:
-        fp["schedule"] = {("d_batch_size" if k == "batch_size" else k): v for k, v in sched.items()}
+        fp["schedule"] = sched = {("d_batch_size" if k == "batch_size" else k): v for k, v in sched.items()}
+    # fields added later, with the behaviour of the runs saved before them
+    if isinstance(sched, dict):
+        sched.setdefault("d_batch_order", "reshuffle")
+        sched.setdefault("d_drop_last", False)
+    if isinstance(fp.get("mle"), dict):
+        fp["mle"].setdefault("batch_order", "reshuffle")
+        fp["mle"].setdefault("drop_last", False)
     return fp
 
 

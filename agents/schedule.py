@@ -48,6 +48,9 @@ class ScheduleConfig:
         d_eval_samples: generated and held-out real sequences for the d_loss/d_acc/d_fake_score columns.
         checkpoint_every: write a checkpoint every this many units of any phase (and at phase changes).
         baseline_epochs: MLE-only baseline epochs; None means ``adv_rounds`` (the same x-axis budget); 0 skips it.
+        d_batch_order: ``"reshuffle"`` (default: a fresh order every epoch of a D retraining) or ``"once"`` (one
+            shuffle per retraining, replayed by its epochs, as the reference code's loader). The paper is silent.
+        d_drop_last: drop the short last D batch of an epoch (the reference code does); default False.
     """
 
     mle_epochs: int = 120
@@ -64,6 +67,8 @@ class ScheduleConfig:
     d_eval_samples: int = 1_024
     checkpoint_every: int = 5
     baseline_epochs: int | None = None
+    d_batch_order: str = "reshuffle"
+    d_drop_last: bool = False
 
     def __post_init__(self) -> None:
         for name in ("mle_epochs", "d_pretrain_rounds", "d_pretrain_epochs", "adv_rounds", "g_steps", "d_steps",
@@ -74,6 +79,9 @@ class ScheduleConfig:
         if self.num_negatives is not None:
             object.__setattr__(self, "num_negatives", check_int(
                 "num_negatives", self.num_negatives, minimum=1, hint="or None: the training-set size"))
+        if self.d_batch_order not in ("reshuffle", "once"):
+            raise ValueError(f"d_batch_order={self.d_batch_order!r}; use 'reshuffle' (default) or 'once' (the "
+                             "reference code's loader).")
         if self.baseline_epochs is not None:
             object.__setattr__(self, "baseline_epochs", check_int(
                 "baseline_epochs", self.baseline_epochs, minimum=0, hint="or None: adv_rounds"))

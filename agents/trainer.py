@@ -272,6 +272,13 @@ class AdversarialTrainer:
         return reports.evaluate(self, model, with_discriminator=with_discriminator)
 
     # ------------------------------------------------------------------ discriminator
+    def _mle_order(self, stream: str, epoch: int) -> Tensor:
+        """The row order of an MLE epoch: the keyed permutation ``(stream, epoch)``, or the data's own order with
+        ``mle.batch_order="fixed"`` (the reference code's loader)."""
+        n = self.data.train.shape[0]
+        return torch.arange(n) if self.mle.batch_order == "fixed" else streams.permutation(self.seed, stream, epoch,
+                                                                                            n=n)
+
     @property
     def num_negatives(self) -> int:
         """Negatives (and positives) per D retraining: ``schedule.num_negatives``, at most the training-set size."""
@@ -302,6 +309,7 @@ class AdversarialTrainer:
             self.discriminator, self.d_optimizer, real, fake,
             epochs=self.schedule.d_epochs if epochs is None else epochs, batch_size=self.schedule.d_batch_size,
             key=streams.key(self.seed, "d_train", u), model=self.d_model, parallel=self.parallel,
+            batch_order=self.schedule.d_batch_order, drop_last=self.schedule.d_drop_last,
         )
         self.d_updates += 1
         self.last_d_stats = stats
@@ -331,7 +339,7 @@ class AdversarialTrainer:
          "mle_baseline": self._baseline_unit}[self.phase](self.index, self.phase_length(self.phase))
 
     def _mle_unit(self, i: int, n: int) -> None:
-        order = streams.permutation(self.seed, "mle", i, n=self.data.train.shape[0])
+        order = self._mle_order("mle", i)
         loss = mle_epoch(self.generator, self.mle_optimizer, self.data.train, self.mle, order=order,
                          model=self.g_model, parallel=self.parallel)
         self.log.scalars("mle", {"train_nll": loss}, i)
@@ -366,7 +374,7 @@ class AdversarialTrainer:
 
     def _baseline_unit(self, i: int, n: int) -> None:
         assert self.baseline_generator is not None and self.baseline_optimizer is not None
-        order = streams.permutation(self.seed, "mle_baseline", i, n=self.data.train.shape[0])
+        order = self._mle_order("mle_baseline", i)
         loss = mle_epoch(self.baseline_generator, self.baseline_optimizer, self.data.train, self.mle, order=order,
                          model=self.baseline_model, parallel=self.parallel)
         self.log.scalars("mle_baseline", {"train_nll": loss}, i)

@@ -113,7 +113,8 @@ SECTIONS = [
                                                 "loss_reduction", "reward_source", "backend"),
             rename={"batch_size": "pg_batch_size", "lr": "pg_lr", "backend": "rollout_backend"},
             title="REINFORCE (ReinforceConfig)"),
-    Section("mle", MLEConfig, prefix="mle_", include=("batch_size", "lr"), title="MLE (MLEConfig)"),
+    Section("mle", MLEConfig, prefix="mle_", include=("batch_size", "lr", "batch_order", "drop_last"),
+            title="MLE (MLEConfig)"),
 ]
 
 #: ``--preset NAME`` -> flag values: one row of the task-size and budget tables of :mod:`seqgan_env.presets`.
@@ -123,7 +124,8 @@ CLI = ConfigCLI(
     Args, SECTIONS, PRESETS, default_preset="paper", description=__doc__.split("\n")[0],
     choices={"preset": sorted(PRESETS), "baseline": ["none", "mean"], "rollout_policy": ["current", "delayed"],
              "loss_reduction": ["sum", "mean"], "reward_source": ["discriminator", "constant"],
-             "rollout_backend": ["auto", "triton", "torch"]},
+             "rollout_backend": ["auto", "triton", "torch"], "mle_batch_order": ["reshuffle", "fixed"],
+             "d_batch_order": ["reshuffle", "once"]},
 )
 
 # Flags that may differ on --resume (they do not change the result).

@@ -74,8 +74,8 @@ def mle_epoch(
         generator: G (its trainable parameters are clipped).
         optimizer: G's Adam.
         data: the training sequences.
-        config: batch size and clip (paper defaults).
-        rng: shuffles the rows (ignored when ``order`` is given).
+        config: batch size, clip, batch order and ``drop_last`` (paper / reference defaults).
+        rng: shuffles the rows (ignored when ``order`` is given, or with ``config.batch_order="fixed"``).
         order: the epoch's row permutation (N,), e.g. ``streams.permutation(seed, "mle", epoch, n=N)``.
         model: what the loss is computed through (the DDP wrapper of ``generator``); default ``generator``.
         parallel: the data-parallel context (default: one process).
@@ -87,10 +87,11 @@ def mle_epoch(
     dev = generator.device
     n, t_len = data.shape
     if order is None:
-        order = torch.randperm(n, generator=rng)
+        order = torch.arange(n) if config.batch_order == "fixed" else torch.randperm(n, generator=rng)
     ws = parallel.world_size
     total, count = 0.0, 0
-    for i in range(0, n, config.batch_size):
+    stop = n - n % config.batch_size if config.drop_last and n >= config.batch_size else n
+    for i in range(0, stop, config.batch_size):
         idx = order[i : i + config.batch_size]
         lo, hi, empty = local_rows(parallel, idx.numel())
         batch = data[idx[lo:hi] if not empty else idx[:1]].to(dev)
@@ -155,10 +156,15 @@ def train_discriminator(
     key: int | None = None,
     model: nn.Module | None = None,
     parallel: Parallel | None = None,
+    batch_order: str = "reshuffle",
+    drop_last: bool = False,
 ) -> DiscriminatorStats:
     """Train D for ``epochs`` passes over ``real`` (label 1) and ``fake`` (label 0), shuffled together.
 
     The reference code's inner loop: 3 epochs over a fresh set of negatives, batch 64, dropout keep 0.75.
+    ``batch_order="reshuffle"`` (default) shuffles every epoch; ``"once"`` shuffles once and replays that order in
+    every epoch, as the reference code's loader (``reset_pointer`` between epochs). ``drop_last`` drops the short last
+    batch (the reference does).
 
     Randomness: with a stream ``key`` (``streams.key(...)``) epoch e's permutation is ``("d_shuffle", e)`` of the
     key and the dropout mask of the row at position p of batch j in epoch e is keyed by ``("d_dropout", e, j)`` and
@@ -175,14 +181,19 @@ def train_discriminator(
     tokens = torch.cat([real, fake])
     labels = torch.cat([torch.ones(real.shape[0], dtype=torch.long), torch.zeros(fake.shape[0], dtype=torch.long)])
     n = tokens.shape[0]
+    if batch_order not in ("reshuffle", "once"):
+        raise ValueError(f"batch_order={batch_order!r}; use 'reshuffle' (default) or 'once' (the reference code).")
     ws = parallel.world_size
     loss_sum, correct, seen, steps = 0.0, 0.0, 0, 0
+    stop = n - n % batch_size if drop_last and n >= batch_size else n
+    order = torch.empty(0, dtype=torch.long)
     for e in range(epochs):
-        if key is not None:
-            order = streams.permutation(key, "d_shuffle", e, n=n)
-        else:
-            order = torch.randperm(n, generator=rng)
-        for j, i in enumerate(range(0, n, batch_size)):
+        if e == 0 or batch_order == "reshuffle":
+            if key is not None:
+                order = streams.permutation(key, "d_shuffle", e, n=n)
+            else:
+                order = torch.randperm(n, generator=rng)
+        for j, i in enumerate(range(0, stop, batch_size)):
             idx = order[i : i + batch_size]
             gb = idx.numel()
             lo, hi, empty = local_rows(parallel, gb)

@@ -308,3 +308,25 @@ def test_negatives_are_capped_at_the_training_set_and_d_accuracy_runs():
     tr.discriminator_step()
     acc = tr.discriminator_accuracies()
     assert 0.0 <= acc["d_train_acc"] <= 1.0 and 0.0 <= acc["d_heldout_acc"] <= 1.0
+
+
+def test_reference_batching_options_reach_the_trainer_and_old_checkpoints_resume(tmp_path):
+    """mle.batch_order/drop_last and schedule.d_batch_order/d_drop_last change the run (they reach the loops);
+    a checkpoint fingerprint written before these fields existed reads as the defaults (it still resumes)."""
+    import dataclasses
+    import json
+
+    from seqgan_env.agents.checkpoint import upgrade_fingerprint
+    from seqgan_env.config import MLEConfig
+
+    sched = dataclasses.replace(SCHEDULE, adv_rounds=1, baseline_epochs=0)
+    default = build(None, schedule=sched)
+    ref = build(None, schedule=dataclasses.replace(sched, d_batch_order="once", d_drop_last=True))
+    ref.mle = MLEConfig(epochs=sched.mle_epochs, batch_order="fixed", drop_last=True)
+    a, b = default.run(), ref.run()
+    assert a["seqgan_nll_oracle"] != b["seqgan_nll_oracle"]
+    old = json.loads(default.fingerprint())
+    for part, names in (("schedule", ("d_batch_order", "d_drop_last")), ("mle", ("batch_order", "drop_last"))):
+        for n in names:
+            del old[part][n]
+    assert upgrade_fingerprint(old) == json.loads(default.fingerprint())
