@@ -170,10 +170,9 @@ def load_checkpoint(trainer: AdversarialTrainer, path: str | os.PathLike[str], *
         diff = differences(theirs, mine)
         details = "; ".join(f"{k}: {a!r} in the checkpoint, {b!r} now" for k, a, b in diff[:6])
         more = f" and {len(diff) - 6} more" if len(diff) > 6 else ""
-        raise CheckpointError(
-            f"checkpoint {path} was written with other settings: {details}{more}; resume with the settings it "
-            "was written with."
-        )
+        fix = ("fork only from a run pretrained with the same settings" if fork
+               else "resume with the settings it was written with")
+        raise CheckpointError(f"checkpoint {path} was written with other settings: {details}{more}; {fix}.")
     backup = copy.deepcopy(trainer.state_dict())
     try:
         if fork:

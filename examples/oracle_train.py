@@ -44,7 +44,7 @@ import torch
 from seqgan_env import streams
 from seqgan_env.agents import AdversarialTrainer, ReinforceAgent, ReinforceConfig, ScheduleConfig, TrainingStopped
 from seqgan_env.agents.trainer import plot_learning_curve
-from seqgan_env.cli import ConfigCLI, Section, UsageError, check_run_options, run_cli
+from seqgan_env.cli import ConfigCLI, Section, UsageError, check_rollout_backend, check_run_options, run_cli
 from seqgan_env.config import DataConfig, DiscriminatorOptions, GeneratorConfig, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--resume continues a run and --fork-from starts one; pass only one of them.")
         args = _resume_args(args, given)
     run = args.run
+    if args.agent.backend == "triton":  # refused now, not after pretraining (a resume could not switch it)
+        g = args.generator
+        check_rollout_backend("--rollout-backend", "triton", run.device, emb_dim=g.emb_dim, hidden_dim=g.hidden_dim,
+                              seq_len=g.seq_len)
     if run.threads:
         torch.set_num_threads(run.threads)
     # torchrun: one process per rank; nccl only for --device cuda (gloo keeps CPU runs on CPUs, even on a GPU machine)

@@ -64,7 +64,7 @@ from seqgan_env.agents.sb3 import (
 from seqgan_env.agents.sb3_reinforce import ReinforceAlgorithm
 from seqgan_env.agents.trainer import METRIC_COLUMNS
 from seqgan_env.checks import check_int, check_number
-from seqgan_env.cli import ConfigCLI, Section, UsageError, check_run_options, run_cli
+from seqgan_env.cli import ConfigCLI, Section, UsageError, check_rollout_backend, check_run_options, run_cli
 from seqgan_env.config import DataConfig, DiscriminatorOptions, MLEConfig
 from seqgan_env.data import make_oracle_data
 from seqgan_env.discriminator import Discriminator
@@ -265,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.run.algo in ("recurrent-ppo", "maskable-ppo"):
         require_contrib(args.run.algo)  # fail before any work
+    if args.env.reward_backend == "triton":
+        gcfg = ENV_PRESETS["tiny" if args.run.preset == "tiny" else "oracle"].generator_config()
+        check_rollout_backend("--reward-backend", "triton", args.run.device, emb_dim=gcfg.emb_dim,
+                              hidden_dim=gcfg.hidden_dim, seq_len=gcfg.seq_len)
     torch.set_num_threads(args.run.threads)
     torch.manual_seed(args.run.seed)
     out = check_output_dir(args.run.out)

@@ -29,7 +29,8 @@ from .checks import check_int, check_number, resolve_device
 from .files import RunLockedError
 
 __all__ = [
-    "UsageError", "ArgumentParser", "run_cli", "USER_ERRORS", "check_run_options", "Section", "ConfigCLI", "field_docs",
+    "UsageError", "ArgumentParser", "run_cli", "USER_ERRORS", "check_run_options", "check_rollout_backend", "Section",
+    "ConfigCLI", "field_docs",
 ]
 
 
@@ -95,6 +96,17 @@ def check_run_options(
             check_number("--dist-timeout", dist_timeout, low=0, low_open=True)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def check_rollout_backend(flag: str, backend: str, device: str, *, emb_dim: int, hidden_dim: int, seq_len: int) -> None:
+    """Refuse a rollout backend that cannot run here (``triton`` without CUDA or triton, sizes the kernel cannot
+    hold) as a :class:`UsageError` when the flags are read, not after hours of pretraining."""
+    from .kernels import resolve_backend
+
+    try:
+        resolve_backend(backend, device, emb_dim=emb_dim, hidden_dim=hidden_dim, seq_len=seq_len)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {backend}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------------------------------------------

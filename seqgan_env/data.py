@@ -7,8 +7,10 @@ reproducible whatever the batch size or the number of ranks.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -18,7 +20,7 @@ from .config import DataConfig
 from .generator import Generator
 from .parallel import Parallel
 
-__all__ = ["SequenceData", "OracleData", "make_oracle_data", "iterate_batches", "discriminator_batches"]
+__all__ = ["SequenceData", "make_oracle_data", "iterate_batches", "discriminator_batches"]
 
 
 @dataclass
@@ -30,8 +32,13 @@ class SequenceData:
     test: Tensor
 
 
-OracleData = SequenceData
-"""Deprecated: the former name of :class:`SequenceData` (it also carries text corpora)."""
+def __getattr__(name: str) -> Any:
+    """``OracleData``: the deprecated former name of :class:`SequenceData` (it also carries text corpora)."""
+    if name == "OracleData":
+        warnings.warn("seqgan_env.data.OracleData is deprecated; it is SequenceData (it also carries text corpora).",
+                      DeprecationWarning, stacklevel=2)
+        return SequenceData
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_oracle_data(

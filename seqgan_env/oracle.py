@@ -136,7 +136,10 @@ def load_oracle_params(path: str | os.PathLike[str], *, sha256: str | None = Non
             with npz:
                 params = {k: npz[k] for k in npz.files}
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            why = "it holds Python objects, which are refused" if "allow_pickle" in str(exc) else str(exc)
+            why = str(exc)
+            if "allow_pickle" in why:  # numpy's last resort, a pickle: a real one (protocol >= 2), or junk
+                why = ("it holds Python objects, which are refused" if data[:1] == b"\x80"
+                       else "not an .npz archive of named arrays")
             raise ValueError(f"{path}: not a readable oracle .npz file ({why}).") from None
     missing = [k for k in ORACLE_KEYS if k not in params]
     if missing:

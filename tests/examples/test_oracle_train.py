@@ -85,7 +85,8 @@ def test_command_line_mistakes_are_one_line(ot, tmp_path, capsys):
     for argv, needle in ((["--threads", "0"], "--threads=0 must be a whole number >= 1"),
                          (["--device", "foo"], "--device='foo' is not a torch device"),
                          (["--dist-timeout", "0"], "--dist-timeout=0.0 must be a finite number > 0"),
-                         (["--stop-after-rounds", "-1"], "--stop-after-rounds -1")):
+                         (["--stop-after-rounds", "-1"], "--stop-after-rounds -1"),
+                         (["--rollout-backend", "triton"], "--rollout-backend triton: backend='triton' needs")):
         assert ot.cli(["--preset", "tiny", "--out", str(tmp_path / "x"), *argv]) == 2
         one_error_line(capsys, needle)
     assert not any(tmp_path.iterdir())

@@ -60,6 +60,7 @@ def test_contrib_algos_say_how_to_install(st, tmp_path, monkeypatch, capsys):
     (["--d-every", "0"], "--d-every=0 must be a whole number >= 1"),
     (["--gamma", "nan"], "--gamma=nan must be a finite number in [0, 1]"),
     (["--learning-rate", "0"], "--learning-rate=0.0 must be a finite number > 0"),
+    (["--reward-backend", "triton"], "--reward-backend triton: backend='triton' needs"),
 ])
 def test_bad_values_are_refused_before_pretraining(st, tmp_path, capsys, argv, needle):
     """Every value is checked when the flags are read: one error line, exit 2, nothing written (they used to fail

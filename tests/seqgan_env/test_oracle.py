@@ -106,8 +106,11 @@ def test_bad_files_raise_value_error(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         load_oracle_params(tmp_path / "nope.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match=r"not a readable oracle .npz file \(not an .npz archive"):
         load_oracle_params(tmp_path / "junk.npz")
+    (tmp_path / "pickled.npz").write_bytes(pickle.dumps({"Wo": 1}))
+    with pytest.raises(ValueError, match="Python objects, which are refused"):
+        load_oracle_params(tmp_path / "pickled.npz")
     np.save(tmp_path / "one.npy", params["Wo"])  # a single array (np.load gives an ndarray, not an archive)
     with pytest.raises(ValueError, match="a single array, not an .npz archive"):
         load_oracle_params(tmp_path / "one.npy")
