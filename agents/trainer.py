@@ -272,12 +272,12 @@ class AdversarialTrainer:
         return reports.evaluate(self, model, with_discriminator=with_discriminator)
 
     # ------------------------------------------------------------------ discriminator
-    def _mle_order(self, stream: str, epoch: int) -> Tensor:
-        """The row order of an MLE epoch: the keyed permutation ``(stream, epoch)``, or the data's own order with
-        ``mle.batch_order="fixed"`` (the reference code's loader)."""
-        n = self.data.train.shape[0]
-        return torch.arange(n) if self.mle.batch_order == "fixed" else streams.permutation(self.seed, stream, epoch,
-                                                                                            n=n)
+    def _mle_order(self, stream: str, epoch: int) -> Tensor | None:
+        """The row order of an MLE epoch: the keyed permutation ``(stream, epoch)``, or ``None`` with
+        ``mle.batch_order="fixed"`` (``mle_epoch`` then keeps the data's own order, as the reference code's loader)."""
+        if self.mle.batch_order == "fixed":
+            return None
+        return streams.permutation(self.seed, stream, epoch, n=self.data.train.shape[0])
 
     @property
     def num_negatives(self) -> int:

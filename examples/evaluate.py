@@ -330,7 +330,9 @@ def plot(aggs: list[dict], kind: str, bleu_order: int, path: Path, paper: bool) 
 
 
 def merge(files: list[str], args: Args) -> tuple[str, list[dict], list[dict], bool]:
-    """(kind, records, runs, paper) of earlier evaluations, which must share the kind and the evaluation seed."""
+    """(kind, records, runs, paper) of earlier evaluations, which must share the kind and the evaluation seed; ``args``
+    gets their seed and the temperatures and top-p values their records hold (what the merged file is labelled by,
+    not this command's defaults)."""
     results = []
     for f in files:
         try:
@@ -342,6 +344,9 @@ def merge(files: list[str], args: Args) -> tuple[str, list[dict], list[dict], bo
         raise UsageError(f"--merge: the files differ in kind {sorted(map(str, kinds))} or evaluation seed "
                          f"{sorted(map(str, seeds))}; merge evaluations made the same way.")
     records = [rec for r in results for rec in r["records"]]
+    args.seed = seeds.pop()
+    args.temperatures = sorted({r["temperature"] for r in records if r["sweep"] == "temperature"})
+    args.top_p = sorted({r["top_p"] for r in records if r["sweep"] == "top_p"})
     first: dict[tuple, dict] = {}  # a generator scored under two names (in two evaluations) is drawn once
     for rec in records:
         k = (rec.get("generator_key"), rec["sweep"], rec["temperature"], rec["top_p"])
@@ -361,10 +366,6 @@ def main(argv: list[str]) -> int:
         if not args.json:
             raise UsageError("--merge needs --json OUT (where the combined evaluation goes).")
         kind, records, run_list, paper = merge(args.merge, args)  # type: ignore[attr-defined]
-        # The merged file is labelled by what its records hold, not by this command's defaults.
-        args.seed = json.loads(Path(args.merge[0]).read_text()).get("seed")  # type: ignore[attr-defined]
-        args.temperatures = sorted({r["temperature"] for r in records if r["sweep"] == "temperature"})
-        args.top_p = sorted({r["top_p"] for r in records if r["sweep"] == "top_p"})
         return report(args, kind, records, run_list, paper, Path(args.json), 0.0)
     runs = expand_runs(args.run)
     out_json = Path(args.json) if args.json else runs[0][1] / "evaluation.json"

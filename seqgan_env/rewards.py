@@ -224,7 +224,7 @@ class RolloutReward:
                              "(one seed per row).")
         if row_seeds is not None:  # float seeds are refused by check_seeds, not truncated
             return row_seeds_for(b, row_seeds=torch.as_tensor(row_seeds), device=device)
-        return row_seeds_for(b, seed=check_int("seed", seed, minimum=0), device=device)
+        return row_seeds_for(b, seed=seed, device=device)  # a float seed is refused there, not truncated
 
     @torch.no_grad()
     def q_values(

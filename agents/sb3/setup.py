@@ -125,10 +125,7 @@ def load_setup(directory: str | Path, *, device: str | torch.device | None = Non
     meta = json.loads((directory / "algo.json").read_text())
     env_kwargs = json.loads((directory / "env_config.json").read_text())
     env_kwargs.update(env_overrides)
-    if device is not None:
-        env_kwargs["device"] = device
-    dev = resolve_device(env_kwargs.get("device", "cpu"))
-    env_kwargs["device"] = dev
+    dev = env_kwargs["device"] = resolve_device(device if device is not None else env_kwargs.get("device", "cpu"))
     saved = {n: load_checked(directory / f"{n}.pt", what=f"{n} file") for n in ("discriminator", "generator")}
     disc = Discriminator(_config_from(DiscriminatorConfig, saved["discriminator"]["config"]))
     disc.load_state_dict(saved["discriminator"]["state_dict"])
